@@ -1,0 +1,60 @@
+# Two commands on a fresh machine: `make repro` and `make test`. Both create .venv when missing and
+# install the pinned requirements; stage commands in dvc.yaml run `python` from .venv via PATH.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install install-dev repro test lint typecheck unit bench serve token lock-requirements clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed  ## create .venv with the pinned runtime requirements
+
+install-dev: $(VENV)/.installed-dev  ## add the pinned test tools
+
+repro: install  ## rebuild data, model, metrics and package with DVC, then print the metrics
+	python -m attrition.params params.yaml
+	dvc repro
+	dvc metrics show
+
+test: install-dev lint typecheck  ## lint, type check and the whole test suite
+	pytest
+
+lint:  ## ruff lint and format check
+	ruff check src tests bench
+	ruff format --check src tests bench
+
+typecheck:  ## mypy on src/
+	mypy src
+
+unit: install-dev  ## only the fast unit tests
+	pytest -m "not integration"
+
+bench: install-dev  ## benchmark scripts (pipeline speed, model quality, service)
+	python bench/bench_pipeline.py
+	python bench/bench_model_quality.py
+	python bench/bench_service.py
+
+serve: install  ## serve the packaged model on $(HOST):$(PORT) (needs ATTRITION_JWT_SECRET)
+	attrition serve --package models/attrition-model --scores data/batch_scores.csv --host $(HOST) --port $(PORT)
+
+lock-requirements:  ## re-pin requirements.txt from a clean venv (needs the package registry)
+	rm -rf /tmp/attrition-lock && $(PYTHON) -m venv /tmp/attrition-lock
+	/tmp/attrition-lock/bin/pip install --quiet . && /tmp/attrition-lock/bin/pip freeze --exclude-editable | grep -v '^attrition' > /tmp/attrition-lock.txt
+	@echo "review /tmp/attrition-lock.txt and copy it into requirements.txt (keep the '-e .' line)"
+
+clean:  ## remove caches (not .venv, not DVC outputs)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache

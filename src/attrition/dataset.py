@@ -1,0 +1,80 @@
+"""The dataset's columns, how a CSV is checked on the way in, and the shared hold-out split.
+
+Every stage reads the CSV through :func:`read_dataset`, so a misspelled column or a text value in a
+numeric column stops the pipeline with one line naming the column instead of a stack trace deep in
+scikit-learn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+NUMERIC_FEATURES: list[str] = ["age", "monthly_income", "years_at_company"]
+CATEGORICAL_FEATURES: list[str] = ["job_role"]
+FEATURES: list[str] = ["age", "job_role", "monthly_income", "years_at_company"]
+TARGET = "attrition"
+COLUMNS: list[str] = [*FEATURES, TARGET]
+
+
+class DatasetError(ValueError):
+    """A dataset that does not have the documented columns and types."""
+
+
+def validate_frame(frame: pd.DataFrame, *, source: str = "dataset", labelled: bool = True) -> None:
+    """Raise DatasetError naming the first column that is missing or holds the wrong kind of value."""
+    expected = COLUMNS if labelled else FEATURES
+    missing = [column for column in expected if column not in frame.columns]
+    if missing:
+        raise DatasetError(
+            f"{source}: missing column(s) {', '.join(missing)}; expected columns are "
+            f"{', '.join(expected)} (found {', '.join(map(str, frame.columns))})"
+        )
+    if frame.empty:
+        raise DatasetError(f"{source}: has no rows")
+    for column in NUMERIC_FEATURES:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            example = frame.loc[bad.idxmax(), column]
+            raise DatasetError(
+                f"{source}: column {column} must be numeric with no blanks; "
+                f"row {int(bad.idxmax()) + 1} has {example!r}"
+            )
+    roles = frame["job_role"]
+    if roles.isna().any() or (roles.astype(str).str.strip() == "").any():
+        raise DatasetError(f"{source}: column job_role must be a non-empty text label in every row")
+    if labelled:
+        labels = pd.to_numeric(frame[TARGET], errors="coerce")
+        if not labels.isin([0, 1]).all():
+            raise DatasetError(f"{source}: column {TARGET} must be 0 or 1 in every row")
+        if labels.nunique() < 2:
+            raise DatasetError(f"{source}: column {TARGET} needs both classes (0 and 1) to train")
+
+
+def read_dataset(path: Path, *, labelled: bool = True) -> pd.DataFrame:
+    """Read and validate a dataset CSV; numeric columns come back numeric, job_role as text."""
+    try:
+        frame = pd.read_csv(path, dtype={"job_role": str})
+    except FileNotFoundError as error:
+        raise DatasetError(f"{path}: file not found") from error
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from error
+    validate_frame(frame, source=str(path), labelled=labelled)
+    for column in NUMERIC_FEATURES:
+        frame[column] = pd.to_numeric(frame[column])
+    if labelled:
+        frame[TARGET] = frame[TARGET].astype(int)
+    return frame
+
+
+def holdout_split(
+    frame: pd.DataFrame, *, test_size: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified train/hold-out split shared by train and evaluate, so both see the same rows."""
+    train, holdout = train_test_split(
+        frame, test_size=test_size, random_state=seed, stratify=frame[TARGET]
+    )
+    return train, holdout

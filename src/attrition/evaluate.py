@@ -1,0 +1,242 @@
+"""Stage `evaluate`: the one and only look at the hold-out split.
+
+Threshold-free metrics (ROC AUC, average precision, Brier, log loss), thresholded ones at the
+package's decision threshold with bootstrap intervals (a 160-row hold-out makes precision and recall
+noisy, so their uncertainty is part of the result), calibration, and the deployment plan's fairness
+check (recall per age band and job role through fairlearn). Everything is logged with dvclive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from dvclive import Live
+from fairlearn.metrics import MetricFrame
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+from attrition.dataset import FEATURES, TARGET, holdout_split, read_dataset
+from attrition.params import load_params
+from attrition.stage import run_stage
+
+
+def thresholded_metrics(y_true: np.ndarray, decided: np.ndarray) -> dict[str, float]:
+    """The seed's accuracy/precision/recall plus F1; an empty prediction set scores precision 0."""
+    return {
+        "accuracy": float(accuracy_score(y_true, decided)),
+        "precision": float(precision_score(y_true, decided, zero_division=0)),
+        "recall": float(recall_score(y_true, decided, zero_division=0)),
+        "f1": float(f1_score(y_true, decided, zero_division=0)),
+    }
+
+
+def score_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """Metrics that do not depend on a threshold."""
+    return {
+        "roc_auc": float(roc_auc_score(y_true, scores)),
+        "average_precision": float(average_precision_score(y_true, scores)),
+        "brier": float(brier_score_loss(y_true, scores)),
+        "log_loss": float(log_loss(y_true, scores, labels=[0, 1])),
+    }
+
+
+def bootstrap_intervals(
+    y_true: np.ndarray, decided: np.ndarray, *, n: int, seed: int, level: float = 0.95
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals for precision and recall (resampling hold-out rows).
+
+    Resamples without a positive (or without a flagged row) have no recall (precision) and are
+    skipped for that metric rather than counted as zero.
+    """
+    rng = np.random.default_rng(seed)
+    y = y_true.astype(bool)
+    d = decided.astype(bool)
+    precisions: list[float] = []
+    recalls: list[float] = []
+    for _ in range(n):
+        index = rng.integers(0, len(y), size=len(y))
+        ys, ds = y[index], d[index]
+        hits = np.count_nonzero(ys & ds)
+        flagged, positives = np.count_nonzero(ds), np.count_nonzero(ys)
+        if flagged:
+            precisions.append(hits / flagged)
+        if positives:
+            recalls.append(hits / positives)
+    tail = (1 - level) / 2 * 100
+    return {
+        name: (float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail)))
+        for name, values in (("precision", precisions), ("recall", recalls))
+        if values
+    }
+
+
+def calibration_error(y_true: np.ndarray, scores: np.ndarray, bins: int) -> float:
+    """Expected calibration error: bin-weighted |observed rate - mean predicted probability|."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            total += members.mean() * abs(y_true[members].mean() - scores[members].mean())
+    return float(total)
+
+
+def age_band_labels(ages: pd.Series, edges: list[int]) -> pd.Series:
+    """Label ages by upper-exclusive band edges: [30, 45] -> '<30', '30-44', '45+'."""
+    names = [f"<{edges[0]}"]
+    names += [f"{low}-{high - 1}" for low, high in zip(edges, edges[1:], strict=False)]
+    names.append(f"{edges[-1]}+")
+    bins = [-np.inf, *edges, np.inf]
+    return pd.cut(ages, bins=bins, labels=names, right=False).astype(str)
+
+
+def recall_by_group(
+    y_true: np.ndarray, decided: np.ndarray, groups: pd.Series
+) -> tuple[dict[str, float], float]:
+    """Recall (true positive rate) per group and the largest gap between groups, via fairlearn.
+
+    Groups with no positives have no recall; they are left out rather than reported as 0.
+    """
+    has_positive = pd.Series(y_true, index=groups.index).groupby(groups).transform("max") > 0
+    frame = MetricFrame(
+        metrics=lambda t, p: recall_score(t, p, zero_division=0),
+        y_true=y_true[has_positive.to_numpy()],
+        y_pred=decided[has_positive.to_numpy()],
+        sensitive_features=groups[has_positive].to_numpy(),
+    )
+    by_group = {str(k): float(v) for k, v in frame.by_group.items()}
+    return by_group, float(frame.difference(method="between_groups"))
+
+
+def evaluate(
+    model: Any, holdout: pd.DataFrame, threshold: float, *, age_bands: list[int],
+    bootstrap_n: int, bootstrap_seed: int, calibration_bins: int,
+) -> dict[str, Any]:
+    """Every hold-out figure, as a nested dict (the shape of metrics.json)."""
+    y_true = holdout[TARGET].to_numpy()
+    scores = model.predict_proba(holdout[FEATURES])[:, 1]
+    decided = (scores >= threshold).astype(int)
+    intervals = bootstrap_intervals(y_true, decided, n=bootstrap_n, seed=bootstrap_seed)
+    by_age, age_gap = recall_by_group(y_true, decided, age_band_labels(holdout["age"], age_bands))
+    by_role, role_gap = recall_by_group(y_true, decided, holdout["job_role"].astype(str))
+    holdout_metrics: dict[str, Any] = {
+        "rows": len(holdout),
+        "positive_rate": float(y_true.mean()),
+        "threshold": threshold,
+        **score_metrics(y_true, scores),
+        **thresholded_metrics(y_true, decided),
+        "calibration_error": calibration_error(y_true, scores, calibration_bins),
+    }
+    for name, (low, high) in intervals.items():
+        holdout_metrics[f"{name}_ci95"] = {"low": low, "high": high}
+    return {
+        "holdout": holdout_metrics,
+        "fairness": {
+            "recall_by_age_band": by_age,
+            "recall_by_job_role": by_role,
+            "equal_opportunity_difference_age": age_gap,
+            "equal_opportunity_difference_job_role": role_gap,
+        },
+        "_arrays": {"y_true": y_true, "scores": scores, "decided": decided},
+    }
+
+
+def _flatten(prefix: str, value: Any) -> list[tuple[str, float]]:
+    if isinstance(value, dict):
+        return [pair for key, item in value.items() for pair in _flatten(f"{prefix}/{key}", item)]
+    return [(prefix, value)]
+
+
+def log_with_dvclive(
+    live_dir: Path, results: dict[str, Any], cv: dict[str, Any], calibration_bins: int
+) -> None:
+    """Write metrics.json and the plot data through dvclive, swapped into `live_dir` at the end.
+
+    dvcyaml=False: a run must never edit dvc.yaml; the plots are declared there by hand.
+    """
+    arrays = results["_arrays"]
+    live_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".live.", dir=live_dir.parent))
+    try:
+        with Live(
+            dir=str(staging), dvcyaml=False, save_dvc_exp=False, report=None, monitor_system=False
+        ) as live:
+            for section in ("holdout", "fairness"):
+                for name, value in _flatten(section, results[section]):
+                    live.log_metric(name, value, plot=False)
+            for name, value in _flatten("cv", cv):
+                live.log_metric(name, value, plot=False)
+            live.log_sklearn_plot("roc", arrays["y_true"], arrays["scores"], name="roc.json")
+            live.log_sklearn_plot(
+                "precision_recall", arrays["y_true"], arrays["scores"], name="precision_recall.json"
+            )
+            live.log_sklearn_plot(
+                "confusion_matrix", arrays["y_true"], arrays["decided"], name="confusion_matrix.json"
+            )
+            live.log_sklearn_plot(
+                "calibration", arrays["y_true"], arrays["scores"], name="calibration.json",
+                n_bins=calibration_bins,
+            )
+        for produced in sorted(p for p in staging.rglob("*") if p.is_file()):
+            target = live_dir / produced.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            produced.replace(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Evaluate the trained model on the hold-out split.")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--record", type=Path, required=True, help="training record from train")
+    parser.add_argument("--live", type=Path, required=True, help="dvclive directory (metrics/)")
+    args = parser.parse_args(argv)
+
+    def body() -> None:
+        params = load_params(args.params)
+        frame = read_dataset(args.data)
+        _, holdout = holdout_split(
+            frame, test_size=params.train.test_size, seed=params.train.split_seed
+        )
+        record = json.loads(args.record.read_text(encoding="utf-8"))
+        model = joblib.load(args.model)
+        results = evaluate(
+            model,
+            holdout,
+            float(record["threshold"]["value"]),
+            age_bands=list(params.evaluate.age_bands),
+            bootstrap_n=params.evaluate.bootstrap.n,
+            bootstrap_seed=params.evaluate.bootstrap.seed,
+            calibration_bins=params.evaluate.calibration_bins,
+        )
+        log_with_dvclive(args.live, results, record["cv"]["scores"], params.evaluate.calibration_bins)
+        h = results["holdout"]
+        print(
+            f"evaluate: hold-out roc_auc {h['roc_auc']:.4f} precision {h['precision']:.3f} "
+            f"recall {h['recall']:.3f} at threshold {h['threshold']:.4f} -> {args.live}"
+        )
+
+    return run_stage(body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Stage `generate`: the seed exercise's synthetic HR dataset, one CSV per dataset version.
+
+The seed's ``generate_attrition_dataset(version)`` is the specification: for 800 rows the CSV here is
+byte-identical to the one it writes, for every version. ``n_samples`` only changes how many rows are
+drawn; the seeding and the order of random draws are the seed's.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from attrition.atomic import atomic_write_text
+from attrition.params import load_params
+from attrition.stage import run_stage
+
+# The generator's own vocabulary. Only this stage (and the benchmark's Bayes limit) may know it;
+# models learn roles from the data.
+JOB_ROLES: list[str] = ["Sales", "Engineering", "HR", "Marketing", "Finance"]
+JOB_ROLE_WEIGHTS: list[float] = [0.3, 0.35, 0.1, 0.15, 0.1]
+
+
+def dataset_filename(version: int) -> str:
+    """The seed's file name pattern."""
+    return f"employee_attrition_v{version}.csv"
+
+
+def attrition_probability(
+    version: int, job_role: np.ndarray, monthly_income: np.ndarray, years_at_company: np.ndarray
+) -> np.ndarray:
+    """The generator's true attrition probability (the Bayes-optimal score)."""
+    probability = (
+        (monthly_income < (4000 + version * 200)).astype(float) * 0.35
+        + (years_at_company < 3).astype(float) * 0.3
+        + ((job_role == "Sales") | (job_role == "Marketing")).astype(float) * 0.2
+    )
+    return np.clip(probability, 0, 1)
+
+
+def generate_frame(version: int, n_samples: int = 800, seed: int | None = None) -> pd.DataFrame:
+    """Draw a dataset exactly as the seed does; `seed` overrides ``1234 + version`` for fresh samples.
+
+    The seed function uses NumPy's legacy global RNG; a private ``RandomState`` with the same seed
+    yields the same stream without touching global state.
+    """
+    rng = np.random.RandomState(1234 + version if seed is None else seed)
+    age = rng.randint(22, 60, size=n_samples)
+    job_role = rng.choice(JOB_ROLES, size=n_samples, p=JOB_ROLE_WEIGHTS)
+    monthly_income = rng.normal(5000 + version * 500, 1500, n_samples).clip(2000, 15000)
+    years_at_company = rng.randint(0, 20, n_samples)
+    probability = attrition_probability(version, job_role, monthly_income, years_at_company)
+    attrition = rng.binomial(1, probability)
+    return pd.DataFrame(
+        {
+            "age": age,
+            "job_role": job_role,
+            "monthly_income": monthly_income.round(2),
+            "years_at_company": years_at_company,
+            "attrition": attrition,
+        }
+    )
+
+
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """Serialize as the seed's ``df.to_csv(path, index=False)`` does on POSIX."""
+    return str(frame.to_csv(index=False, lineterminator="\n"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Generate one dataset version as CSV.")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--out", type=Path, required=True, help="CSV path (from dvc.yaml)")
+    args = parser.parse_args(argv)
+
+    def body() -> None:
+        params = load_params(args.params)
+        frame = generate_frame(params.version, params.generate.n_samples)
+        atomic_write_text(args.out, to_csv_text(frame))
+        print(f"generate: {len(frame)} rows of dataset version {params.version} -> {args.out}")
+
+    return run_stage(body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""params.yaml, read once and validated into typed objects before any stage does work.
+
+DVC hands every stage the same params.yaml; validating all of it up front means a typo such as
+``version: abc`` stops the run with one line naming the key, before a stage deletes or rewrites
+anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
+Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+
+
+class _Section(BaseModel):
+    # Unknown keys are errors: a misspelled parameter must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GenerateParams(_Section):
+    n_samples: PositiveInt = 800
+
+
+class CrossValidation(_Section):
+    folds: Annotated[int, Field(strict=True, ge=2, le=20)] = 5
+    seed: NonNegativeInt = 42
+    # Hyperparameter search on a million rows would dominate the run; past this size a stratified
+    # subsample of the training split is searched, then the pick is refitted on the whole split.
+    max_rows: Annotated[int, Field(strict=True, ge=100)] = 20000
+
+
+class ThresholdPolicy(_Section):
+    """How the decision threshold is picked from cross-validated probabilities."""
+
+    policy: Literal["max_precision_at_recall", "max_f1"] = "max_precision_at_recall"
+    min_recall: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
+
+
+class LogregGrid(_Section):
+    C: list[Annotated[float, Field(gt=0.0)]] = Field(default=[0.1, 1.0, 10.0], min_length=1)
+
+
+class HgbGrid(_Section):
+    max_depth: list[PositiveInt] = Field(default=[1, 2], min_length=1)
+    learning_rate: list[Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
+        default=[0.05], min_length=1
+    )
+    max_iter: list[PositiveInt] = Field(default=[50, 100], min_length=1)
+    min_samples_leaf: list[PositiveInt] = Field(default=[20], min_length=1)
+    l2_regularization: list[Annotated[float, Field(ge=0.0)]] = Field(default=[1.0], min_length=1)
+
+
+class TrainParams(_Section):
+    model: Literal["logreg", "hgb"] = "hgb"
+    test_size: Fraction = 0.2
+    split_seed: NonNegativeInt = 42
+    seed: NonNegativeInt = 0
+    cv: CrossValidation = CrossValidation()
+    threshold: ThresholdPolicy = ThresholdPolicy()
+    logreg: LogregGrid = LogregGrid()
+    hgb: HgbGrid = HgbGrid()
+
+    def grid(self) -> dict[str, list[Any]]:
+        """The declared hyperparameter grid of the selected model family."""
+        section = self.logreg if self.model == "logreg" else self.hgb
+        return {key: list(values) for key, values in section.model_dump().items()}
+
+
+class Bootstrap(_Section):
+    n: Annotated[int, Field(strict=True, ge=100, le=100000)] = 1000
+    seed: NonNegativeInt = 7
+
+
+class EvaluateParams(_Section):
+    # Upper-exclusive edges: [30, 45] gives bands "<30", "30-44" and "45+".
+    age_bands: list[PositiveInt] = Field(default=[30, 45], min_length=1)
+    bootstrap: Bootstrap = Bootstrap()
+    calibration_bins: Annotated[int, Field(strict=True, ge=2, le=50)] = 10
+
+    @model_validator(mode="after")
+    def _bands_increase(self) -> EvaluateParams:
+        if list(self.age_bands) != sorted(set(self.age_bands)):
+            raise ValueError("age_bands must be strictly increasing ages, e.g. [30, 45]")
+        return self
+
+
+class PackageParams(_Section):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")] = "attrition-model"
+    n_sample_profiles: Annotated[int, Field(strict=True, ge=1, le=100)] = 6
+
+
+class Params(_Section):
+    version: PositiveInt
+    generate: GenerateParams = GenerateParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    package: PackageParams = PackageParams()
+
+
+class ParamsError(ValueError):
+    """params.yaml is unreadable or a value is outside what is allowed; the message is one line."""
+
+
+_ALLOWED: dict[str, str] = {
+    "version": "a positive integer dataset version such as 1, 2 or 3",
+    "generate.n_samples": "a positive integer row count",
+    "train.model": "'logreg' or 'hgb'",
+    "train.test_size": "a fraction strictly between 0 and 1",
+}
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    allowed = _ALLOWED.get(key, first["msg"].rstrip("."))
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key {key!r}; check the spelling against the documented params"
+    if first["type"] == "missing":
+        return f"{source}: missing key {key!r}; it must be {allowed}"
+    return f"{source}: invalid {key} = {first.get('input')!r}; allowed: {allowed}"
+
+
+def parse_params(raw: Any, *, source: str = "params.yaml") -> Params:
+    """Validate an already-parsed YAML mapping."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: must be a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as error:
+        raise ParamsError(_describe(error, source)) from None
+
+
+def load_params(path: Path) -> Params:
+    """Read and validate params.yaml."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: file not found") from None
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    return parse_params(raw, source=str(path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check params.yaml without running anything (``make repro`` calls this before ``dvc repro``)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("params", type=Path, nargs="?", default=Path("params.yaml"))
+    args = parser.parse_args(argv)
+    try:
+        params = load_params(args.params)
+    except ParamsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.params}: ok (version {params.version}, model {params.train.model})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,230 @@
+"""Stage `train`: pick hyperparameters by cross-validation on the training split, fit, pick a threshold.
+
+The hold-out split is never seen here; evaluate touches it once. Everything in ``model.joblib`` is a
+function of the data and params.yaml, so the file's md5 reproduces bit for bit; wall time and the
+timestamp go to the training record, which is lineage metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import platform
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import precision_recall_curve
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from attrition.atomic import atomic_write_bytes, atomic_write_text
+from attrition.dataset import (
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    NUMERIC_FEATURES,
+    TARGET,
+    holdout_split,
+    read_dataset,
+)
+from attrition.params import Params, ThresholdPolicy, TrainParams, load_params
+from attrition.stage import run_stage
+
+# Scores computed for every grid point; the first one ranks them.
+CV_SCORING: dict[str, str] = {
+    "neg_log_loss": "neg_log_loss",
+    "roc_auc": "roc_auc",
+    "average_precision": "average_precision",
+}
+
+
+def build_pipeline(family: str, hyperparameters: dict[str, Any], seed: int) -> Pipeline:
+    """One-hot job role plus numerics, then the classifier; the layout the fast scorer relies on."""
+    if family == "logreg":
+        numeric: Any = StandardScaler()
+        classifier: Any = LogisticRegression(max_iter=2000, random_state=seed, **hyperparameters)
+    elif family == "hgb":
+        numeric = "passthrough"  # trees are invariant to monotone scaling
+        # Early stopping would carve a random validation split out of large data and make the
+        # number of trees depend on it; the grid declares the iterations instead.
+        classifier = HistGradientBoostingClassifier(
+            early_stopping=False, random_state=seed, **hyperparameters
+        )
+    else:
+        raise ValueError(f"unknown model family {family!r}; allowed: logreg, hgb")
+    preprocess = ColumnTransformer(
+        [
+            ("numeric", numeric, NUMERIC_FEATURES),
+            (
+                "job_role",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                CATEGORICAL_FEATURES,
+            ),
+        ]
+    )
+    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
+
+
+def choose_threshold(y_true: np.ndarray, scores: np.ndarray, policy: ThresholdPolicy) -> float:
+    """The decision threshold (decide ``score >= t``) the declared policy picks.
+
+    ``max_precision_at_recall``: the most precise threshold whose recall still meets the target (the
+    deployment plan tracks recall, so it is the constraint); ties go to the higher threshold.
+    ``max_f1``: the threshold with the best F1.
+    """
+    precision, recall, thresholds = precision_recall_curve(y_true, scores)
+    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+    if policy.policy == "max_f1":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0)
+        objective = f1
+        eligible = np.ones_like(f1, dtype=bool)
+    else:
+        objective = precision
+        eligible = recall >= policy.min_recall
+    if not eligible.any():
+        return float(thresholds[0])  # lowest threshold: the most recall there is
+    best = objective[eligible].max()
+    candidates = thresholds[eligible][objective[eligible] == best]
+    return float(candidates.max())
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    model: Pipeline
+    hyperparameters: dict[str, Any]
+    cv: dict[str, dict[str, float]]
+    cv_rows: int
+    threshold: float
+    cv_threshold_metrics: dict[str, float]
+
+
+def _cv_subsample(train: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    if len(train) <= max_rows:
+        return train
+    subsample, _ = holdout_split(train, test_size=1 - max_rows / len(train), seed=seed)
+    return subsample
+
+
+def fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
+    """Grid-search the declared grid with stratified k-fold CV, refit on the split, pick a threshold."""
+    folds = StratifiedKFold(n_splits=params.cv.folds, shuffle=True, random_state=params.cv.seed)
+    searched = _cv_subsample(train, params.cv.max_rows, params.cv.seed)
+    X_cv, y_cv = searched[FEATURES], searched[TARGET].to_numpy()
+    search = GridSearchCV(
+        build_pipeline(params.model, {}, params.seed),
+        param_grid={f"classifier__{key}": values for key, values in params.grid().items()},
+        scoring=CV_SCORING,
+        refit=next(iter(CV_SCORING)),
+        cv=folds,
+        n_jobs=1,  # deterministic and cheap at these sizes; HGB already uses every core
+    )
+    search.fit(X_cv, y_cv)
+    best = search.best_index_
+    cv = {
+        name: {
+            "mean": float(search.cv_results_[f"mean_test_{name}"][best]),
+            "std": float(search.cv_results_[f"std_test_{name}"][best]),
+        }
+        for name in CV_SCORING
+    }
+    hyperparameters = {
+        key.removeprefix("classifier__"): value for key, value in search.best_params_.items()
+    }
+    chosen = build_pipeline(params.model, hyperparameters, params.seed)
+    cv_scores = cross_val_predict(clone(chosen), X_cv, y_cv, cv=folds, method="predict_proba")[:, 1]
+    threshold = choose_threshold(y_cv, cv_scores, params.threshold)
+    decided = cv_scores >= threshold
+    true_positives = float((decided & (y_cv == 1)).sum())
+    cv_threshold_metrics = {
+        "precision": true_positives / max(float(decided.sum()), 1.0),
+        "recall": true_positives / max(float((y_cv == 1).sum()), 1.0),
+    }
+    model = chosen.fit(train[FEATURES], train[TARGET].to_numpy())
+    return TrainingResult(
+        model=model,
+        hyperparameters=hyperparameters,
+        cv=cv,
+        cv_rows=len(searched),
+        threshold=threshold,
+        cv_threshold_metrics=cv_threshold_metrics,
+    )
+
+
+def model_bytes(model: Pipeline) -> bytes:
+    """joblib serialization to memory, so the file can be written atomically."""
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    return buffer.getvalue()
+
+
+def training_record(
+    params: Params, result: TrainingResult, *, rows: int, wall_seconds: float
+) -> dict[str, Any]:
+    """What the package's lineage needs from training (the nondeterministic parts live only here)."""
+    return {
+        "model_family": params.train.model,
+        "hyperparameters": result.hyperparameters,
+        "hyperparameter_grid": params.train.grid(),
+        "split": {"test_size": params.train.test_size, "seed": params.train.split_seed},
+        "training_rows": rows,
+        "cv": {
+            "folds": params.train.cv.folds,
+            "seed": params.train.cv.seed,
+            "rows": result.cv_rows,
+            "scores": result.cv,
+            "threshold_metrics": result.cv_threshold_metrics,
+        },
+        "threshold": {
+            "policy": params.train.threshold.policy,
+            "min_recall": params.train.threshold.min_recall,
+            "value": result.threshold,
+        },
+        "training_wall_seconds": round(wall_seconds, 3),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the attrition model on one dataset version.")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--model", type=Path, required=True, help="output model.joblib")
+    parser.add_argument("--record", type=Path, required=True, help="output training record JSON")
+    args = parser.parse_args(argv)
+
+    def body() -> None:
+        params = load_params(args.params)
+        frame = read_dataset(args.data)
+        train, _ = holdout_split(
+            frame, test_size=params.train.test_size, seed=params.train.split_seed
+        )
+        started = time.perf_counter()
+        result = fit_model(train, params.train)
+        wall = time.perf_counter() - started
+        record = training_record(params, result, rows=len(train), wall_seconds=wall)
+        atomic_write_bytes(args.model, model_bytes(result.model))
+        atomic_write_text(args.record, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        print(
+            f"train: {params.train.model} {result.hyperparameters} "
+            f"cv roc_auc {result.cv['roc_auc']['mean']:.4f}±{result.cv['roc_auc']['std']:.4f} "
+            f"threshold {result.threshold:.4f} in {wall:.2f}s -> {args.model}"
+        )
+
+    return run_stage(body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
