@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from attrition import verify
+from attrition.service import commands as service_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("package", type=Path)
     check.set_defaults(handler=lambda args: verify.main([str(args.package)]))
+    service_commands.register(commands)  # serve, token, audit purge (issue #4)
     return parser
 
 

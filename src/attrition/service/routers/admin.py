@@ -1,0 +1,39 @@
+"""Operator actions behind the attrition:admin scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from attrition.service.deps import AdminCaller, Runtime
+from attrition.service.schemas import ErrorResponse, ReloadResult
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Missing or invalid token"},
+    403: {"model": ErrorResponse, "description": "Token lacks the attrition:admin scope"},
+    409: {"model": ReloadResult, "description": "New package failed verification; old model kept"},
+}
+
+
+@router.post(
+    "/reload",
+    response_model=ReloadResult,
+    responses=_ERRORS,
+    summary="Verify the package on disk and swap it in (same as SIGHUP)",
+)
+async def reload(caller: AdminCaller, runtime: Runtime) -> JSONResponse:
+    """In-flight requests finish on the old model; a failed verification keeps it serving."""
+    ok, previous, detail = await runtime.reload(f"POST /admin/reload by {caller.subject}")
+    current = runtime.current
+    body = ReloadResult(
+        reloaded=ok,
+        model_version=current.model_version if current else None,
+        previous_version=previous,
+        batch_scores=len(runtime.scores.rows),
+        detail=detail if ok else f"reload failed: {detail}",
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 409)
