@@ -70,11 +70,7 @@ def read_dataset(path: Path, *, labelled: bool = True) -> pd.DataFrame:
     return frame
 
 
-def holdout_split(
-    frame: pd.DataFrame, *, test_size: float, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def holdout_split(frame: pd.DataFrame, *, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stratified train/hold-out split shared by train and evaluate, so both see the same rows."""
-    train, holdout = train_test_split(
-        frame, test_size=test_size, random_state=seed, stratify=frame[TARGET]
-    )
+    train, holdout = train_test_split(frame, test_size=test_size, random_state=seed, stratify=frame[TARGET])
     return train, holdout

@@ -9,6 +9,7 @@ check (recall per age band and job role through fairlearn). Everything is logged
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 import tempfile
@@ -18,7 +19,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-from dvclive import Live
+from dvclive.live import Live
 from fairlearn.metrics import MetricFrame
 from sklearn.metrics import (
     accuracy_score,
@@ -101,7 +102,7 @@ def calibration_error(y_true: np.ndarray, scores: np.ndarray, bins: int) -> floa
 def age_band_labels(ages: pd.Series, edges: list[int]) -> pd.Series:
     """Label ages by upper-exclusive band edges: [30, 45] -> '<30', '30-44', '45+'."""
     names = [f"<{edges[0]}"]
-    names += [f"{low}-{high - 1}" for low, high in zip(edges, edges[1:], strict=False)]
+    names += [f"{low}-{high - 1}" for low, high in itertools.pairwise(edges)]
     names.append(f"{edges[-1]}+")
     bins = [-np.inf, *edges, np.inf]
     return pd.cut(ages, bins=bins, labels=names, right=False).astype(str)
@@ -126,8 +127,14 @@ def recall_by_group(
 
 
 def evaluate(
-    model: Any, holdout: pd.DataFrame, threshold: float, *, age_bands: list[int],
-    bootstrap_n: int, bootstrap_seed: int, calibration_bins: int,
+    model: Any,
+    holdout: pd.DataFrame,
+    threshold: float,
+    *,
+    age_bands: list[int],
+    bootstrap_n: int,
+    bootstrap_seed: int,
+    calibration_bins: int,
 ) -> dict[str, Any]:
     """Every hold-out figure, as a nested dict (the shape of metrics.json)."""
     y_true = holdout[TARGET].to_numpy()
@@ -188,10 +195,16 @@ def log_with_dvclive(
                 "precision_recall", arrays["y_true"], arrays["scores"], name="precision_recall.json"
             )
             live.log_sklearn_plot(
-                "confusion_matrix", arrays["y_true"], arrays["decided"], name="confusion_matrix.json"
+                "confusion_matrix",
+                arrays["y_true"],
+                arrays["decided"],
+                name="confusion_matrix.json",
             )
             live.log_sklearn_plot(
-                "calibration", arrays["y_true"], arrays["scores"], name="calibration.json",
+                "calibration",
+                arrays["y_true"],
+                arrays["scores"],
+                name="calibration.json",
                 n_bins=calibration_bins,
             )
         for produced in sorted(p for p in staging.rglob("*") if p.is_file()):
@@ -214,9 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         params = load_params(args.params)
         frame = read_dataset(args.data)
-        _, holdout = holdout_split(
-            frame, test_size=params.train.test_size, seed=params.train.split_seed
-        )
+        _, holdout = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
         record = json.loads(args.record.read_text(encoding="utf-8"))
         model = joblib.load(args.model)
         results = evaluate(

@@ -38,7 +38,14 @@ from attrition.verify import (
 )
 
 # What unpickling and calling the model needs; pinned to the versions that built it.
-LOADING_REQUIREMENTS: list[str] = ["scikit-learn", "numpy", "scipy", "pandas", "joblib", "threadpoolctl"]
+LOADING_REQUIREMENTS: list[str] = [
+    "scikit-learn",
+    "numpy",
+    "scipy",
+    "pandas",
+    "joblib",
+    "threadpoolctl",
+]
 RECORDED_LIBRARIES: list[str] = [*LOADING_REQUIREMENTS, "dvc", "dvclive", "fairlearn", "attrition"]
 
 
@@ -68,7 +75,10 @@ def git_commit(cwd: Path) -> dict[str, Any]:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd, capture_output=True, text=True, check=True,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}
@@ -95,8 +105,10 @@ def sample_profiles(model: Any, holdout: pd.DataFrame, count: int) -> list[dict[
     probabilities = model.predict_proba(rows)[:, 1]
     profiles = rows.astype(object).to_dict(orient="records")
     return [
-        {"profile": {k: (v.item() if hasattr(v, "item") else v) for k, v in p.items()},
-         "probability": float(prob)}
+        {
+            "profile": {k: (v.item() if hasattr(v, "item") else v) for k, v in p.items()},
+            "probability": float(prob),
+        }
         for p, prob in zip(profiles, probabilities, strict=True)
     ]
 
@@ -118,9 +130,9 @@ Decision support for HR: the probability that an employee leaves. A human decide
 min recall {meta["model"]["threshold_policy"]["min_recall"]}) |
 | Hold-out ROC AUC | {h["roc_auc"]:.3f} (CV {meta["cv"]["scores"]["roc_auc"]["mean"]:.3f} \
 ± {meta["cv"]["scores"]["roc_auc"]["std"]:.3f}) |
-| Hold-out precision | {h["precision"]:.3f} (95% CI {ci_p.get("low", float("nan")):.3f}–\
+| Hold-out precision | {h["precision"]:.3f} (95% CI {ci_p.get("low", float("nan")):.3f} to \
 {ci_p.get("high", float("nan")):.3f}) |
-| Hold-out recall | {h["recall"]:.3f} (95% CI {ci_r.get("low", float("nan")):.3f}–\
+| Hold-out recall | {h["recall"]:.3f} (95% CI {ci_r.get("low", float("nan")):.3f} to \
 {ci_r.get("high", float("nan")):.3f}) |
 | Brier score | {h["brier"]:.4f} |
 | Recall gap across age bands | {fairness["equal_opportunity_difference_age"]:.3f} |
@@ -135,8 +147,14 @@ Check before use: `attrition verify <this directory>` (hashes before unpickling,
 
 
 def build_metadata(
-    params: Params, *, data_path: Path, frame: pd.DataFrame, model_path: Path,
-    record: dict[str, Any], metrics: dict[str, Any], repo: Path,
+    params: Params,
+    *,
+    data_path: Path,
+    frame: pd.DataFrame,
+    model_path: Path,
+    record: dict[str, Any],
+    metrics: dict[str, Any],
+    repo: Path,
 ) -> dict[str, Any]:
     model_sha = sha256_file(model_path)
     return {
@@ -188,14 +206,18 @@ def build_metadata(
 
 
 def write_package(
-    staging: Path, *, model_path: Path, metadata: dict[str, Any], schema: dict[str, Any],
+    staging: Path,
+    *,
+    model_path: Path,
+    metadata: dict[str, Any],
+    schema: dict[str, Any],
     samples: list[dict[str, Any]],
 ) -> None:
     """Fill `staging` with every package file and, last, the manifest over them."""
     shutil.copyfile(model_path, staging / MODEL_FILE)
-    dump = {"indent": 2, "sort_keys": True}
-    (staging / METADATA_FILE).write_text(json.dumps(metadata, **dump) + "\n", encoding="utf-8")
-    (staging / SCHEMA_FILE).write_text(json.dumps(schema, **dump) + "\n", encoding="utf-8")
+    for name, document in ((METADATA_FILE, metadata), (SCHEMA_FILE, schema)):
+        text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+        (staging / name).write_text(text, encoding="utf-8")
     (staging / SAMPLES_FILE).write_text(json.dumps(samples, indent=2) + "\n", encoding="utf-8")
     pins = library_versions(LOADING_REQUIREMENTS)
     (staging / "requirements.txt").write_text(
@@ -220,21 +242,27 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         params = load_params(args.params)
         frame = read_dataset(args.data)
-        train, holdout = holdout_split(
-            frame, test_size=params.train.test_size, seed=params.train.split_seed
-        )
+        train, holdout = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
         record = json.loads(args.record.read_text(encoding="utf-8"))
         metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
         model = joblib.load(args.model)
         metadata = build_metadata(
-            params, data_path=args.data, frame=frame, model_path=args.model, record=record,
-            metrics={k: metrics[k] for k in ("holdout", "fairness")}, repo=Path.cwd(),
+            params,
+            data_path=args.data,
+            frame=frame,
+            model_path=args.model,
+            record=record,
+            metrics={k: metrics[k] for k in ("holdout", "fairness")},
+            repo=Path.cwd(),
         )
         samples = sample_profiles(model, holdout, params.package.n_sample_profiles)
         with atomic_directory(args.out) as staging:
             write_package(
-                staging, model_path=args.model, metadata=metadata,
-                schema=input_schema(train), samples=samples,
+                staging,
+                model_path=args.model,
+                metadata=metadata,
+                schema=input_schema(train),
+                samples=samples,
             )
             summary = verify_package(staging)
         print(f"package: {metadata['model_version']} -> {args.out} (verified: {summary.split(': ')[-1]})")

@@ -50,9 +50,7 @@ class LogregGrid(_Section):
 
 class HgbGrid(_Section):
     max_depth: list[PositiveInt] = Field(default=[1, 2], min_length=1)
-    learning_rate: list[Annotated[float, Field(gt=0.0, le=1.0)]] = Field(
-        default=[0.05], min_length=1
-    )
+    learning_rate: list[Annotated[float, Field(gt=0.0, le=1.0)]] = Field(default=[0.05], min_length=1)
     max_iter: list[PositiveInt] = Field(default=[50, 100], min_length=1)
     min_samples_leaf: list[PositiveInt] = Field(default=[20], min_length=1)
     l2_regularization: list[Annotated[float, Field(ge=0.0)]] = Field(default=[1.0], min_length=1)

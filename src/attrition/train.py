@@ -139,9 +139,7 @@ def fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
         }
         for name in CV_SCORING
     }
-    hyperparameters = {
-        key.removeprefix("classifier__"): value for key, value in search.best_params_.items()
-    }
+    hyperparameters = {key.removeprefix("classifier__"): value for key, value in search.best_params_.items()}
     chosen = build_pipeline(params.model, hyperparameters, params.seed)
     cv_scores = cross_val_predict(clone(chosen), X_cv, y_cv, cv=folds, method="predict_proba")[:, 1]
     threshold = choose_threshold(y_cv, cv_scores, params.threshold)
@@ -208,9 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         params = load_params(args.params)
         frame = read_dataset(args.data)
-        train, _ = holdout_split(
-            frame, test_size=params.train.test_size, seed=params.train.split_seed
-        )
+        train, _ = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
         started = time.perf_counter()
         result = fit_model(train, params.train)
         wall = time.perf_counter() - started

@@ -1,0 +1,94 @@
+"""Real `dvc` commands in a temporary copy of the repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT, run
+
+pytestmark = pytest.mark.integration
+
+REPRODUCIBLE = ("data/employee_attrition_v3.csv", "models/model.joblib")
+
+
+def lock_md5s(lock_path: Path) -> dict[str, str]:
+    """Every output path in a dvc.lock with its md5."""
+    lock = yaml.safe_load(lock_path.read_text())
+    return {out["path"]: out["md5"] for stage in lock["stages"].values() for out in stage.get("outs", [])}
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import copy_repo
+
+    repo = copy_repo(tmp_path_factory.mktemp("repro") / "repo")
+    run(["dvc", "repro"], repo)
+    return repo
+
+
+def test_repro_reproduces_the_committed_data_and_model_hashes(reproduced: Path) -> None:
+    committed, rebuilt = lock_md5s(REPO_ROOT / "dvc.lock"), lock_md5s(reproduced / "dvc.lock")
+    for path in REPRODUCIBLE:
+        assert rebuilt[path] == committed[path], path
+    status = run(["dvc", "status"], reproduced).stdout
+    assert "up to date" in status
+
+
+def test_noop_repro_runs_nothing(reproduced: Path) -> None:
+    out = run(["dvc", "repro"], reproduced).stdout
+    assert "Running stage" not in out
+
+
+def test_metrics_and_plots_are_visible_to_dvc(reproduced: Path) -> None:
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], reproduced).stdout)
+    metrics = shown[""]["data"]["metrics/metrics.json"]["data"]
+    assert metrics["holdout"]["roc_auc"] > 0.75
+    assert "recall_by_age_band" in metrics["fairness"]
+    plots = run(["dvc", "plots", "show", "--json"], reproduced).stdout
+    for title in ("ROC curve", "Precision-recall curve", "Confusion matrix", "Calibration curve"):
+        assert title in plots
+
+
+def test_artifact_is_declared_for_the_registry(reproduced: Path) -> None:
+    dvc_yaml = yaml.safe_load((reproduced / "dvc.yaml").read_text())
+    assert dvc_yaml["artifacts"]["attrition-model"]["type"] == "model"
+    verified = run(["attrition", "verify", "models/attrition-model"], reproduced)
+    assert "match to 1e-09" in verified.stdout
+
+
+def test_bad_params_fail_with_one_line_and_keep_outputs(reproduced: Path) -> None:
+    before = {path: (reproduced / path).read_bytes() for path in REPRODUCIBLE}
+    params = reproduced / "params.yaml"
+    original = params.read_text()
+    try:
+        for bad in ("n_samples: 0", "n_samples: -4"):
+            params.write_text(original.replace("n_samples: 800", bad))
+            failed = run(["dvc", "repro"], reproduced, check=False)
+            assert failed.returncode != 0
+            assert "invalid generate.n_samples" in failed.stdout + failed.stderr
+        params.write_text(original.replace("test_size: 0.2", "test_size: 1.5"))
+        failed = run(["python", "-m", "attrition.params", "params.yaml"], reproduced, check=False)
+        assert failed.returncode == 2 and "train.test_size" in failed.stderr
+    finally:
+        params.write_text(original)
+    assert {path: (reproduced / path).read_bytes() for path in REPRODUCIBLE} == before
+    assert "up to date" in run(["dvc", "status"], reproduced).stdout
+
+
+def test_exp_run_with_another_version_changes_metrics(repo_copy: Path) -> None:
+    run(["dvc", "repro"], repo_copy)
+    baseline = json.loads((repo_copy / "metrics" / "metrics.json").read_text())
+    run(["dvc", "exp", "run", "-S", "version=2"], repo_copy)
+    assert (repo_copy / "data" / "employee_attrition_v2.csv").exists()
+    changed = json.loads((repo_copy / "metrics" / "metrics.json").read_text())
+    assert changed["holdout"]["roc_auc"] != baseline["holdout"]["roc_auc"]
+    meta = json.loads((repo_copy / "models" / "attrition-model" / "metadata.json").read_text())
+    assert meta["dataset"]["version"] == 2 and meta["model_version"].startswith("v2-")
+    diff = json.loads(run(["dvc", "metrics", "diff", "--json"], repo_copy).stdout)
+    assert diff["metrics/metrics.json"]["holdout.roc_auc"]["diff"] != 0
+    shown = run(["dvc", "exp", "show", "--no-pager", "--csv"], repo_copy).stdout
+    assert "version" in shown.splitlines()[0]

@@ -1,0 +1,130 @@
+"""The package: lineage contents, and verification that refuses altered packages before unpickling."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from attrition.cli import main as cli_main
+from attrition.verify import MANIFEST, PackageError, check_manifest, load_package, manifest_text
+
+EXPECTED_FILES = {
+    "model.joblib",
+    "metadata.json",
+    "input_schema.json",
+    "samples.json",
+    "requirements.txt",
+    "README.md",
+    MANIFEST,
+}
+
+
+def test_package_holds_every_promised_file(model_package: Path) -> None:
+    assert {p.name for p in model_package.iterdir()} == EXPECTED_FILES
+
+
+def test_metadata_is_a_complete_lineage_record(model_package: Path, dataset_csv: Path) -> None:
+    meta = json.loads((model_package / "metadata.json").read_text())
+    data = dataset_csv.read_bytes()
+    assert meta["dataset"]["version"] == 3
+    assert meta["dataset"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert meta["dataset"]["md5"] == hashlib.md5(data).hexdigest()
+    assert meta["dataset"]["rows"] == 800 and 0 < meta["dataset"]["positive_rate"] < 1
+    model_sha = hashlib.sha256((model_package / "model.joblib").read_bytes()).hexdigest()
+    assert meta["model_version"] == f"v3-{model_sha[:12]}"
+    assert meta["model"]["family"] == "hgb" and meta["model"]["hyperparameters"]
+    assert meta["split"]["seed"] == 42
+    assert 0 < meta["decision_threshold"] < 1
+    assert meta["metrics"]["holdout"]["threshold"] == meta["decision_threshold"]
+    assert meta["training"]["wall_seconds"] > 0 and meta["training"]["trained_at"]
+    assert meta["environment"]["libraries"]["scikit-learn"] != "not installed"
+    assert "commit" in meta["code"]
+    assert meta["features"]["job_roles"] == sorted(meta["features"]["job_roles"])
+
+
+def test_requirements_pin_what_loading_needs(model_package: Path) -> None:
+    text = (model_package / "requirements.txt").read_text()
+    lines = [line for line in text.splitlines() if "==" in line]
+    names = {line.split("==")[0] for line in lines}
+    assert {"scikit-learn", "numpy", "scipy", "joblib", "pandas"} <= names
+
+
+def test_schema_and_samples(model_package: Path) -> None:
+    schema = json.loads((model_package / "input_schema.json").read_text())
+    assert set(schema["columns"]["job_role"]["enum"]) >= {"Sales", "Engineering"}
+    assert schema["columns"]["age"]["type"] == "integer"
+    samples = json.loads((model_package / "samples.json").read_text())
+    assert len(samples) == 6 and all(0 <= s["probability"] <= 1 for s in samples)
+
+
+def test_verify_passes_on_a_fresh_package(model_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["verify", str(model_package)]) == 0
+    assert "6 sample predictions match" in capsys.readouterr().out
+
+
+def _verify(package: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "attrition.cli", "verify", str(package)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("damage", "needle"),
+    [
+        (lambda p: (p / "README.md").write_text("edited"), "README.md was changed"),
+        (lambda p: (p / "samples.json").unlink(), "samples.json is listed in MANIFEST.sha256 but missing"),
+        (lambda p: (p / "notes.txt").write_text("hi"), "unexpected file notes.txt"),
+        (lambda p: (p / MANIFEST).unlink(), "no MANIFEST.sha256"),
+        (lambda p: (p / MANIFEST).write_text("nonsense\n"), "line 1"),
+    ],
+)
+def test_verify_refuses_changed_missing_or_extra_files(package_copy: Path, damage, needle: str) -> None:  # type: ignore[no-untyped-def]
+    damage(package_copy)
+    completed = _verify(package_copy)
+    assert completed.returncode != 0
+    assert needle in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1
+
+
+class _Trap:
+    """Unpickling this writes a marker file: proof that a pickle was loaded."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (Path(self.marker).write_text, ("unpickled",))
+
+
+def test_a_tampered_model_is_never_unpickled(package_copy: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    (package_copy / "model.joblib").write_bytes(pickle.dumps(_Trap(str(marker))))
+    with pytest.raises(PackageError, match=r"model\.joblib was changed"):
+        load_package(package_copy)
+    assert _verify(package_copy).returncode != 0
+    assert not marker.exists()
+
+
+def test_a_consistently_rehashed_but_wrong_model_fails_the_prediction_check(package_copy: Path) -> None:
+    samples = json.loads((package_copy / "samples.json").read_text())
+    samples[0]["probability"] += 1e-6
+    (package_copy / "samples.json").write_text(json.dumps(samples))
+    (package_copy / MANIFEST).write_text(manifest_text(package_copy))
+    check_manifest(package_copy)  # hashes are consistent again...
+    completed = _verify(package_copy)
+    assert completed.returncode != 0  # ...but the model disagrees with the recorded sample
+    assert "sample profile 1 predicts" in completed.stderr
+
+
+def test_verify_a_missing_directory() -> None:
+    completed = _verify(Path("/nonexistent/package"))
+    assert completed.returncode != 0 and "not a package directory" in completed.stderr

@@ -1,0 +1,98 @@
+"""Threshold policy, pipeline shape, determinism, and model behaviour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from attrition.dataset import FEATURES, holdout_split
+from attrition.generate import generate_frame
+from attrition.params import ThresholdPolicy, parse_params
+from attrition.train import build_pipeline, choose_threshold, fit_model, model_bytes
+
+Y = np.array([0, 0, 0, 0, 1, 0, 1, 1, 0, 1])
+S = np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+
+
+def test_max_precision_at_recall_picks_the_most_precise_threshold_meeting_recall() -> None:
+    # recall >= 0.75 allows t in {0.1 .. 0.6}; precision peaks at t=0.6 (3/5 = 0.6)
+    assert choose_threshold(Y, S, ThresholdPolicy(min_recall=0.75)) == pytest.approx(0.6)
+    # recall 1.0 needs t <= 0.4, where precision is 4/6
+    assert choose_threshold(Y, S, ThresholdPolicy(min_recall=1.0)) == pytest.approx(0.4)
+
+
+def test_max_f1_policy() -> None:
+    # t=0.4: P=4/6, R=1 -> F1=0.8, the best on this input
+    assert choose_threshold(Y, S, ThresholdPolicy(policy="max_f1")) == pytest.approx(0.4)
+
+
+def test_ties_go_to_the_higher_threshold() -> None:
+    y = np.array([0, 1, 1])
+    s = np.array([0.1, 0.5, 0.6])
+    assert choose_threshold(y, s, ThresholdPolicy(min_recall=0.5)) == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("family", ["logreg", "hgb"])
+def test_pipeline_takes_a_dataframe_and_one_hot_encodes_roles(family: str) -> None:
+    frame = generate_frame(1, 300)
+    pipeline = build_pipeline(family, {}, seed=0).fit(frame[FEATURES], frame["attrition"])
+    proba = pipeline.predict_proba(frame[FEATURES].head(3))
+    assert proba.shape == (3, 2) and np.allclose(proba.sum(axis=1), 1)
+    encoder = pipeline.named_steps["preprocess"].named_transformers_["job_role"]
+    assert sorted(encoder.categories_[0]) == sorted(frame["job_role"].unique())
+
+
+@pytest.mark.parametrize("family", ["logreg", "hgb"])
+def test_fit_is_deterministic_byte_for_byte(family: str) -> None:
+    frame = generate_frame(2, 800)
+    train, _ = holdout_split(frame, test_size=0.2, seed=42)
+    params = parse_params({"version": 2, "train": {"model": family}}).train
+    first, second = fit_model(train, params), fit_model(train, params)
+    assert model_bytes(first.model) == model_bytes(second.model)
+    assert first.threshold == second.threshold
+    grid = params.grid()
+    assert all(first.hyperparameters[key] in values for key, values in grid.items())
+    assert 0.0 < first.threshold < 1.0
+    assert first.cv_threshold_metrics["recall"] >= params.threshold.min_recall
+
+
+def test_cv_searches_a_subsample_of_large_training_sets() -> None:
+    frame = generate_frame(1, 3000)
+    params = parse_params({"version": 1, "train": {"model": "logreg", "cv": {"max_rows": 500}}}).train
+    result = fit_model(frame, params)
+    assert result.cv_rows == 500
+    assert result.model.n_features_in_ == 4
+
+
+def test_training_record_is_lineage(pipeline_dir: Path) -> None:
+    record = json.loads((pipeline_dir / "models" / "train.json").read_text())
+    assert record["model_family"] == "hgb"
+    assert record["cv"]["scores"]["roc_auc"]["std"] > 0
+    assert record["threshold"]["policy"] == "max_precision_at_recall"
+    assert record["training_wall_seconds"] > 0
+
+
+def test_low_paid_new_sales_hire_scores_above_well_paid_veteran(pipeline_dir: Path) -> None:
+    model = joblib.load(pipeline_dir / "models" / "model.joblib")
+    people = pd.DataFrame(
+        [
+            {"age": 24, "job_role": "Sales", "monthly_income": 2500.0, "years_at_company": 0},
+            {"age": 50, "job_role": "Engineering", "monthly_income": 12000.0, "years_at_company": 15},
+        ]
+    )
+    new_hire, veteran = model.predict_proba(people)[:, 1]
+    assert new_hire > veteran + 0.3
+
+
+def test_each_risk_factor_raises_the_score(pipeline_dir: Path) -> None:
+    model = joblib.load(pipeline_dir / "models" / "model.joblib")
+    base = {"age": 40, "job_role": "Engineering", "monthly_income": 9000.0, "years_at_company": 10}
+    variants = [base, {**base, "monthly_income": 2500.0}, {**base, "years_at_company": 1}]
+    variants.append({**base, "job_role": "Sales"})
+    scores = model.predict_proba(pd.DataFrame(variants))[:, 1]
+    assert (scores[1:] > scores[0]).all()
