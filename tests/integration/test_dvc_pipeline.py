@@ -12,7 +12,7 @@ from tests.conftest import REPO_ROOT, run
 
 pytestmark = pytest.mark.integration
 
-REPRODUCIBLE = ("data/employee_attrition_v3.csv", "models/model.joblib")
+REPRODUCIBLE = ("data/employee_attrition_v3.csv", "models/model.joblib", "data/batch_scores.csv")
 
 
 def lock_md5s(lock_path: Path) -> dict[str, str]:

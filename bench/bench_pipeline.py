@@ -1,0 +1,87 @@
+"""Pipeline speed on this machine: `dvc repro -f` and a no-op `dvc repro` at the default 800 rows,
+and the whole pipeline at generate.n_samples=1,000,000 with its peak memory.
+
+Runs in a temporary git copy of the repository, so the working tree is never touched.
+
+    .venv/bin/python bench/bench_pipeline.py [--rows 1000000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TARGETS = {"repro -f (800 rows)": 10.0, "no-op repro (800 rows)": 2.0, "1M rows end to end": 60.0}
+
+
+def env() -> dict[str, str]:
+    variables = dict(os.environ)
+    variables["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{variables['PATH']}"
+    return variables
+
+
+def sh(args: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(args, cwd=cwd, env=env(), check=True, capture_output=True, text=True)
+    return time.perf_counter() - started
+
+
+def copy_repo(destination: Path) -> Path:
+    files = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, files.split("\0")):
+        if (REPO / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, destination / name)
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    for args in (["git", "init", "-q"], [*git, "add", "-A"], [*git, "commit", "-qm", "bench"]):
+        sh(args, destination)
+    return destination
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="attrition-bench-") as tmp:
+        repo = copy_repo(Path(tmp) / "repo")
+        sh(["dvc", "repro"], repo)  # warm: imports compiled, outputs present
+        results["repro -f (800 rows)"] = statistics.median(
+            sh(["dvc", "repro", "-f"], repo) for _ in range(args.repeats)
+        )
+        results["no-op repro (800 rows)"] = statistics.median(
+            sh(["dvc", "repro"], repo) for _ in range(args.repeats)
+        )
+        params = repo / "params.yaml"
+        params.write_text(params.read_text().replace("n_samples: 800", f"n_samples: {args.rows}"))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        results["1M rows end to end"] = sh(["dvc", "repro"], repo)
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        size = (repo / "data" / "employee_attrition_v3.csv").stat().st_size
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; median of {args.repeats}")
+    print("| measurement | seconds | target | ratio to target |")
+    print("|---|---|---|---|")
+    for name, seconds in results.items():
+        print(f"| {name} | {seconds:.2f} | ≤ {TARGETS[name]:.0f} s | {seconds / TARGETS[name]:.2f} |")
+    note = "" if peak_kib > before else " (an earlier child was larger)"
+    print(
+        f"| peak RSS of the largest process, {args.rows:,} rows | {peak_kib / 1024 / 1024:.2f} GiB"
+        f" | ≤ 2 GiB | {peak_kib / 1024 / 1024 / 2:.2f} |{note}"
+    )
+    print(f"{args.rows:,}-row CSV: {size / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
