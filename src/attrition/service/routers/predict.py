@@ -67,7 +67,6 @@ def _fallback(
                 f"{where}model unavailable ({why}) and no batch score for employee_id {employee.employee_id}"
             )
         raise HTTPException(status_code=503, detail=detail, headers={"Retry-After": "30"})
-    runtime.metrics.fallbacks.labels(reason).inc()
     current = runtime.current
     prediction = Prediction(
         attrition_probability=round(row.probability, 4),
@@ -99,6 +98,8 @@ async def _score(
                 probabilities = await asyncio.to_thread(state.scorer.predict_many, rows)
         except Exception:  # a scorer bug must not become a 5xx while batch scores exist
             probabilities = None
+    scored: list[float] = []
+    fallback_reason = None
     for index, employee in enumerate(employees):
         if state is not None and probabilities is not None:
             probability = probabilities[index]
@@ -111,11 +112,14 @@ async def _score(
                 employee_id=employee.employee_id,
             )
         else:
-            reason = "model_unavailable" if state is None else "scoring_error"
+            fallback_reason = "model_unavailable" if state is None else "scoring_error"
             prediction, probability = _fallback(
-                runtime, employee, reason, None if len(employees) == 1 else index
+                runtime, employee, fallback_reason, None if len(employees) == 1 else index
             )
         predictions.append(prediction)
+        scored.append(probability)
+    # Side effects only once every employee has an answer: a 503 half-way records nothing.
+    for employee, prediction, probability in zip(employees, predictions, scored, strict=True):
         runtime.audit.record(
             AuditRecord.for_prediction(
                 caller=caller.subject,
@@ -129,8 +133,9 @@ async def _score(
                 decision=prediction.decision,
             )
         )
-    for prediction in predictions:
         runtime.metrics.count_predictions(prediction.model_version, prediction.source)
+    if fallback_reason is not None:
+        runtime.metrics.fallbacks.labels(fallback_reason).inc(len(predictions))
     return predictions
 
 
