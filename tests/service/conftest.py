@@ -41,8 +41,8 @@ TokenFactory = Callable[..., str]
 
 
 def make_token(
-    scope: str = "attrition:predict",
-    sub: str = "tester",
+    scope: Any = "attrition:predict",
+    sub: str | None = "tester",
     ttl: int = 600,
     secret: str = SECRET,
     algorithm: str = "HS256",

@@ -12,6 +12,7 @@ import time
 import jwt
 import pytest
 
+from attrition.cli import main as cli_main
 from attrition.service.auth import AuthError, TokenVerifier
 from tests.service.conftest import SECRET, Server, bearer, make_token
 
@@ -36,7 +37,7 @@ BAD_TOKENS = {
     "other-hmac-alg": make_token(algorithm="HS512"),
     "no-exp": make_token(ttl=0, exp=None),
     "no-sub": make_token(sub=None),
-    "scope-not-string": make_token(scope=None, **{"scope": ["attrition:predict"]}),
+    "scope-not-string": make_token(scope=["attrition:predict"]),
 }
 
 
@@ -143,13 +144,23 @@ def test_token_command_mints_a_usable_token(live: Server) -> None:
         (["--scope", "attrition:everything"], SECRET, "--scope attrition:everything"),
         (["--scope", "attrition:predict", "--ttl", "0"], SECRET, "--ttl 0"),
     ],
+    ids=["no-secret", "short-secret", "unknown-scope", "zero-ttl"],
 )
-def test_token_command_errors_are_one_line(args: list[str], secret: str | None, message: str) -> None:
-    done = _cli("token", "--sub", "alice", *args, secret=secret)
-    assert done.returncode != 0
-    assert done.stdout == ""
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert message in done.stderr
+def test_token_command_errors_are_one_line(
+    args: list[str],
+    secret: str | None,
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("ATTRITION_JWT_SECRET", raising=False)
+    if secret is not None:
+        monkeypatch.setenv("ATTRITION_JWT_SECRET", secret)
+    assert cli_main(["token", "--sub", "alice", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert message in err
 
 
 def test_serve_refuses_to_start_without_a_secret(tmp_path) -> None:  # type: ignore[no-untyped-def]
