@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from attrition.dataset import FEATURES, TARGET, holdout_split
+from attrition.evaluate import calibration_error
 from attrition.generate import attrition_probability, generate_frame
 from attrition.params import load_params
 from attrition.train import fit_model
@@ -34,8 +35,11 @@ def main() -> None:
     args = parser.parse_args()
     base = load_params(args.params)
     print(f"fresh sample: {args.rows} rows per version, seed {FRESH_SEED_BASE} + version")
-    print("| version | family | chosen hyperparameters | model AUC | Bayes AUC | gap | fit s |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| version | family | chosen hyperparameters | model AUC | Bayes AUC | gap "
+        "| Brier (Bayes) | calibration error | fit s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     worst: dict[str, float] = {}
     for version in args.versions:
         data = generate_frame(version, base.generate.n_samples)
@@ -48,6 +52,7 @@ def main() -> None:
             fresh["years_at_company"].to_numpy(),
         )
         bayes = roc_auc_score(fresh[TARGET], truth)
+        bayes_brier = brier_score_loss(fresh[TARGET], truth)
         for family in args.families:
             train_params = base.train.model_copy(update={"model": family})
             started = time.perf_counter()
@@ -56,10 +61,12 @@ def main() -> None:
             scores = result.model.predict_proba(fresh[FEATURES])[:, 1]
             auc = roc_auc_score(fresh[TARGET], scores)
             gap = bayes - auc
+            brier = brier_score_loss(fresh[TARGET], scores)
+            ece = calibration_error(fresh[TARGET].to_numpy(), scores, base.evaluate.calibration_bins)
             worst[family] = max(worst.get(family, -np.inf), gap)
             print(
                 f"| {version} | {family} | {result.hyperparameters} | {auc:.4f} | {bayes:.4f} "
-                f"| {gap:.4f} | {seconds:.2f} |"
+                f"| {gap:.4f} | {brier:.4f} ({bayes_brier:.4f}) | {ece:.4f} | {seconds:.2f} |"
             )
     for family, gap in worst.items():
         verdict = "meets" if gap <= 0.015 else "misses"

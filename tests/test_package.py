@@ -128,3 +128,29 @@ def test_a_consistently_rehashed_but_wrong_model_fails_the_prediction_check(pack
 def test_verify_a_missing_directory() -> None:
     completed = _verify(Path("/nonexistent/package"))
     assert completed.returncode != 0 and "not a package directory" in completed.stderr
+
+
+def test_a_package_that_fails_verification_never_replaces_the_last_good_one(
+    pipeline_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from attrition import package as package_stage
+
+    out = tmp_path / "models" / "attrition-model"
+    out.mkdir(parents=True)
+    (out / "previous.txt").write_text("last good package")
+
+    def refuse(staging: Path) -> str:
+        raise PackageError(f"{staging}: sample profile 1 predicts 0.5, recorded 0.4")
+
+    monkeypatch.setattr(package_stage, "verify_package", refuse)
+    monkeypatch.chdir(pipeline_dir)
+    code = package_stage.main(
+        [
+            "--data", "data/employee_attrition_v3.csv", "--model", "models/model.joblib",
+            "--record", "models/train.json", "--metrics", "metrics/metrics.json", "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 2
+    assert "sample profile 1 predicts" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["previous.txt"]
+    assert [p.name for p in out.parent.iterdir()] == ["attrition-model"]
