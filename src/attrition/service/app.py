@@ -80,18 +80,28 @@ def _install_error_handlers(app: FastAPI, runtime: ServiceRuntime) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail
         cause = exc.__cause__
         if exc.status_code == 400 and cause is not None:
-            # FastAPI turns non-JSONDecodeError parse failures into a bare 400; say what it was.
+            # FastAPI turns body parse failures other than JSONDecodeError (bad UTF-8, nesting
+            # deeper than the parser allows, 5000-digit numbers) into a bare 400; report them
+            # like every other malformed body: 422 naming the body.
             if isinstance(cause, RecursionError):
-                detail = "body: invalid JSON (nested too deeply)"
+                message = "invalid JSON (nested too deeply)"
             else:
-                detail = f"body: invalid JSON ({str(cause).splitlines()[0][:200]})"
+                message = f"invalid JSON ({str(cause).splitlines()[0][:160]})"
             route = request.scope.get("route")
             runtime.metrics.validation_errors.labels(getattr(route, "path", "unmatched")).inc()
+            return JSONResponse(
+                {
+                    "detail": f"body: {message}",
+                    "errors": [{"field": "body", "message": message, "type": "json_invalid"}],
+                },
+                status_code=422,
+            )
         return JSONResponse(
-            {"detail": str(detail)}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+            {"detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
         )
 
 

@@ -28,6 +28,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing, malformed, badly signed or expired token"},
     403: {"model": ErrorResponse, "description": "Token lacks the attrition:predict scope"},
     413: {"model": ErrorResponse, "description": "Body larger than the configured limit"},
+    415: {"model": ErrorResponse, "description": "Body is not application/json"},
     422: {"model": ErrorResponse, "description": "Invalid input; `detail` names the field"},
     503: {"model": ErrorResponse, "description": "No model loaded and no batch score for the employee_id"},
 }
