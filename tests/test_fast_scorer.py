@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,3 +122,13 @@ def test_mismatch_on_check_rows_falls_back(fitted: Pipeline, monkeypatch: pytest
     scorer = build_scorer(fitted, FEATURES, rows)
     assert isinstance(scorer, PipelineScorer)
     assert "differs" in scorer.reason
+
+
+def test_real_package_compiles_and_matches_on_its_roster(
+    model_package: Path, dataset_csv: Path
+) -> None:
+    pipeline = joblib.load(model_package / "model.joblib")
+    roster = pd.read_csv(dataset_csv)[FEATURES]
+    scorer = compile_pipeline(pipeline)
+    got = np.array([scorer.predict_one(row) for row in roster.to_dict("records")])
+    assert np.max(np.abs(got - pipeline.predict_proba(roster)[:, 1])) <= 1e-9
