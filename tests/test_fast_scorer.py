@@ -124,9 +124,7 @@ def test_mismatch_on_check_rows_falls_back(fitted: Pipeline, monkeypatch: pytest
     assert "differs" in scorer.reason
 
 
-def test_real_package_compiles_and_matches_on_its_roster(
-    model_package: Path, dataset_csv: Path
-) -> None:
+def test_real_package_compiles_and_matches_on_its_roster(model_package: Path, dataset_csv: Path) -> None:
     pipeline = joblib.load(model_package / "model.joblib")
     roster = pd.read_csv(dataset_csv)[FEATURES]
     scorer = compile_pipeline(pipeline)
