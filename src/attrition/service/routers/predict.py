@@ -72,7 +72,10 @@ def _fallback(
     prediction = Prediction(
         attrition_probability=round(row.probability, 4),
         decision=row.decision,
-        decision_threshold=current.decision_threshold if current else None,
+        # The threshold belongs to a package; only report it when that package made the score.
+        decision_threshold=(
+            current.decision_threshold if current and current.model_version == row.model_version else None
+        ),
         model_version=row.model_version,
         source="batch",
         employee_id=employee.employee_id,
