@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attrition import __version__
+from attrition.service.auth import SECURITY_SCHEME, SECURITY_SCHEME_SPEC
 from attrition.service.metrics import ObservabilityMiddleware
 from attrition.service.routers import admin, health, predict, scores
 from attrition.service.runtime import ServiceRuntime
@@ -115,8 +116,10 @@ def _openapi_with_roles(app: FastAPI, runtime: ServiceRuntime) -> Callable[[], d
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
+        components = schema.setdefault("components", {})
+        components.setdefault("securitySchemes", {})[SECURITY_SCHEME] = SECURITY_SCHEME_SPEC
         state = runtime.current
-        employee = schema.get("components", {}).get("schemas", {}).get("EmployeeFeatures")
+        employee = components.get("schemas", {}).get("EmployeeFeatures")
         if state is not None and employee is not None:
             employee["properties"]["job_role"]["enum"] = list(state.job_roles)
         app.openapi_schema = schema

@@ -1,13 +1,26 @@
-"""FastAPI dependencies shared by the routers, as `Annotated` aliases."""
+"""FastAPI dependencies shared by the routers, as `Annotated` aliases.
+
+Guarded routes take one dependency that both authorizes the caller and hands over the runtime,
+so the hot path resolves a single dependency per request.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Request
 
-from attrition.service.auth import SCOPE_ADMIN, SCOPE_PREDICT, Caller, authenticated_caller
+from attrition.service.auth import SCOPE_ADMIN, SCOPE_PREDICT, Caller, authorize
 from attrition.service.runtime import ServiceRuntime
+
+
+@dataclass(frozen=True)
+class Authorized:
+    """A verified caller and the runtime to serve them from."""
+
+    caller: Caller
+    runtime: ServiceRuntime
 
 
 async def get_runtime(request: Request) -> ServiceRuntime:
@@ -16,6 +29,20 @@ async def get_runtime(request: Request) -> ServiceRuntime:
     return runtime
 
 
+async def predict_access(request: Request) -> Authorized:
+    """Bearer token with attrition:predict (401 / 403 otherwise)."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    caller = authorize(runtime.verifier, request.headers.get("authorization"), (SCOPE_PREDICT,))
+    return Authorized(caller, runtime)
+
+
+async def admin_access(request: Request) -> Authorized:
+    """Bearer token with attrition:admin (401 / 403 otherwise)."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    caller = authorize(runtime.verifier, request.headers.get("authorization"), (SCOPE_ADMIN,))
+    return Authorized(caller, runtime)
+
+
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
-PredictCaller = Annotated[Caller, Security(authenticated_caller, scopes=[SCOPE_PREDICT])]
-AdminCaller = Annotated[Caller, Security(authenticated_caller, scopes=[SCOPE_ADMIN])]
+PredictAccess = Annotated[Authorized, Depends(predict_access)]
+AdminAccess = Annotated[Authorized, Depends(admin_access)]

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from attrition.service.deps import AdminCaller, Runtime
+from attrition.service.auth import SCOPE_ADMIN, security_requirement
+from attrition.service.deps import AdminAccess
 from attrition.service.schemas import ErrorResponse, ReloadResult
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -23,10 +24,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     "/reload",
     response_model=ReloadResult,
     responses=_ERRORS,
+    openapi_extra=security_requirement(SCOPE_ADMIN),
     summary="Verify the package on disk and swap it in (same as SIGHUP)",
 )
-async def reload(caller: AdminCaller, runtime: Runtime) -> JSONResponse:
+async def reload(access: AdminAccess) -> JSONResponse:
     """In-flight requests finish on the old model; a failed verification keeps it serving."""
+    runtime, caller = access.runtime, access.caller
     ok, previous, detail = await runtime.reload(f"POST /admin/reload by {caller.subject}")
     current = runtime.current
     body = ReloadResult(

@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
 from fastapi.exceptions import RequestValidationError
 
 from attrition.service.audit import AuditRecord
-from attrition.service.auth import Caller
-from attrition.service.deps import PredictCaller, Runtime
+from attrition.service.auth import SCOPE_PREDICT, Caller, security_requirement
+from attrition.service.deps import PredictAccess
 from attrition.service.runtime import ModelState, ServiceRuntime
 from attrition.service.schemas import (
     MAX_BATCH,
@@ -147,24 +147,31 @@ async def _score(
     "/predict",
     response_model=Prediction,
     responses=_ERRORS,
+    openapi_extra=security_requirement(SCOPE_PREDICT),
     summary="Attrition probability for one employee",
 )
-async def predict(employee: EmployeeFeatures, caller: PredictCaller, runtime: Runtime) -> Prediction:
+async def predict(employee: EmployeeFeatures, access: PredictAccess) -> Response:
     """Live score from the verified model; batch score (source=batch) if no model is loaded."""
+    runtime, caller = access.runtime, access.caller
     state = runtime.current  # read once: a reload mid-request does not affect this request
     if state is not None:
         _check_roles(state, [employee], batch=False)
-    return (await _score(runtime, state, caller, [employee], "/predict"))[0]
+    prediction = (await _score(runtime, state, caller, [employee], "/predict"))[0]
+    # Prediction was validated when it was built; serialising it directly skips FastAPI's second
+    # validation pass against response_model (documented in the schema all the same).
+    return Response(prediction.model_dump_json(), media_type="application/json")
 
 
 @router.post(
     "/predict/batch",
     response_model=BatchPrediction,
     responses=_ERRORS,
+    openapi_extra=security_requirement(SCOPE_PREDICT),
     summary=f"Attrition probabilities for 1 to {MAX_BATCH} employees",
 )
-async def predict_batch(request: BatchRequest, caller: PredictCaller, runtime: Runtime) -> BatchPrediction:
+async def predict_batch(request: BatchRequest, access: PredictAccess) -> BatchPrediction:
     """All-or-nothing: one invalid employee makes the whole request a 422 naming its index."""
+    runtime, caller = access.runtime, access.caller
     state = runtime.current
     if state is not None:
         _check_roles(state, request.employees, batch=True)

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path
 
 from attrition.service.audit import AuditRecord
-from attrition.service.deps import PredictCaller, Runtime
+from attrition.service.auth import SCOPE_PREDICT, security_requirement
+from attrition.service.deps import PredictAccess
 from attrition.service.schemas import EMPLOYEE_ID_PATTERN, BatchScore, ErrorResponse
 
 router = APIRouter(tags=["scores"])
@@ -24,14 +25,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     "/scores/{employee_id}",
     response_model=BatchScore,
     responses=_ERRORS,
+    openapi_extra=security_requirement(SCOPE_PREDICT),
     summary="Nightly batch score for one roster employee",
 )
 async def get_score(
     employee_id: Annotated[str, Path(max_length=32, pattern=EMPLOYEE_ID_PATTERN)],
-    caller: PredictCaller,
-    runtime: Runtime,
+    access: PredictAccess,
 ) -> BatchScore:
     """Look-ups are audited too (who read whose score), without any inputs."""
+    runtime, caller = access.runtime, access.caller
     row = runtime.scores.get(employee_id)
     if row is None:
         raise HTTPException(status_code=404, detail=f"no batch score for employee_id {employee_id}")
