@@ -190,6 +190,12 @@ def test_openapi_docs_and_role_enum(live: Server, metadata: dict[str, Any]) -> N
     assert employee["additionalProperties"] is False
     batch = schema["components"]["schemas"]["BatchRequest"]["properties"]["employees"]
     assert batch["maxItems"] == MAX_BATCH
+    assert schema["components"]["securitySchemes"]["OAuth2BearerJWT"]["scheme"] == "bearer"
+    paths = schema["paths"]
+    assert paths["/predict"]["post"]["security"] == [{"OAuth2BearerJWT": ["attrition:predict"]}]
+    assert paths["/scores/{employee_id}"]["get"]["security"] == [{"OAuth2BearerJWT": ["attrition:predict"]}]
+    assert paths["/admin/reload"]["post"]["security"] == [{"OAuth2BearerJWT": ["attrition:admin"]}]
+    assert "security" not in paths["/healthz"]["get"]
     assert {
         "/predict",
         "/predict/batch",
