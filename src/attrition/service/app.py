@@ -50,6 +50,8 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _error_message(error: dict[str, Any]) -> str:
+    if error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",):
+        return "a JSON object is required"
     if error.get("type") == "json_invalid":
         reason = (error.get("ctx") or {}).get("error", "")
         return f"invalid JSON ({reason})" if reason else "invalid JSON"
