@@ -172,6 +172,9 @@ def test_body_limits_and_content_type(live: Server) -> None:
         form = client.post("/predict", data={"age": "34"})
         assert form.status_code == 415
         assert "application/json" in form.json()["detail"]
+        metrics = client.get("/metrics").text
+    assert 'attrition_http_requests_total{endpoint="/predict",method="POST",status="413"} 2.0' in metrics
+    assert 'attrition_http_requests_total{endpoint="/predict",method="POST",status="415"} 1.0' in metrics
     # A lying Content-Length larger than what is sent must not hang or crash the server.
     host, port = live.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:

@@ -187,11 +187,17 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    for module in (predict, scores, health, admin):
+    routers = (predict, scores, health, admin)
+    for module in routers:
         app.include_router(module.router)
     _install_error_handlers(app, runtime)
     app.openapi = _openapi_with_roles(app, runtime)  # type: ignore[method-assign]
     app.add_middleware(
-        ObservabilityMiddleware, metrics=runtime.metrics, max_body_bytes=settings.max_body_bytes
+        ObservabilityMiddleware,
+        metrics=runtime.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        known_paths=frozenset(
+            route.path for module in routers for route in module.router.routes if hasattr(route, "path")
+        ),
     )
     return app

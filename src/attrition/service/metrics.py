@@ -138,11 +138,19 @@ class ObservabilityMiddleware:
     """Times and counts every HTTP request and refuses bodies over `max_body_bytes` with 413.
 
     The endpoint label is the matched route's path template ("/scores/{employee_id}"), or
-    "unmatched", so label cardinality stays bounded whatever URLs clients send.
+    "unmatched", so label cardinality stays bounded whatever URLs clients send. Requests refused
+    here before routing (413, 415) are labelled with their path when it is one of `known_paths`.
     """
 
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: ServiceMetrics,
+        max_body_bytes: int,
+        known_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
+        self.known_paths = known_paths
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
 
@@ -183,7 +191,9 @@ class ObservabilityMiddleware:
         finally:
             status = status_box[0]
             route = scope.get("route")
-            endpoint = getattr(route, "path", None) or "unmatched"
+            endpoint = getattr(route, "path", None) or (
+                scope["path"] if scope["path"] in self.known_paths else "unmatched"
+            )
             self.metrics.observe_request(endpoint, scope["method"], status, time.perf_counter() - start)
             if status in (400, 413, 415) and route is None:
                 self.metrics.validation_errors.labels(endpoint).inc()
