@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from attrition.service.schemas import MAX_BATCH
-from tests.service.conftest import Server, bearer, make_token
+from tests.service.conftest import Server, bearer, make_token, serve_in_thread, settings_for
 
 GOOD = {"age": 34, "job_role": "Sales", "monthly_income": 3200.5, "years_at_company": 2}
 
@@ -260,3 +260,22 @@ def test_no_5xx_under_a_burst_of_garbage(live: Server) -> None:
             )
             assert 400 <= reply.status_code < 500, (path, reply.status_code, reply.text)
         assert client.get("/healthz").status_code == 200
+
+
+def test_uncompilable_model_is_served_through_the_pipeline(
+    model_package: Path, scores_csv: Path, tmp_path: Path, pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attrition.service import runtime as runtime_module
+    from attrition.service.fast_scorer import PipelineScorer
+
+    monkeypatch.setattr(
+        runtime_module,
+        "build_scorer",
+        lambda model, columns, rows: PipelineScorer(model, columns, "not compiled: test"),
+    )
+    settings = settings_for(tmp_path, model_package, scores_csv)
+    with serve_in_thread(settings) as server, server.client(headers=bearer(make_token())) as client:
+        assert client.get("/readyz").json()["scorer"] == "not compiled: test"
+        reply = client.post("/predict", json=GOOD)
+    assert reply.status_code == 200
+    assert reply.json()["attrition_probability"] == round(_expected(pipeline, GOOD), 4)
