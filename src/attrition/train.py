@@ -28,6 +28,7 @@ from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from attrition.atomic import atomic_write_bytes, atomic_write_text
 from attrition.dataset import (
@@ -118,7 +119,17 @@ def _cv_subsample(train: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame
 
 
 def fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
-    """Grid-search the declared grid with stratified k-fold CV, refit on the split, pick a threshold."""
+    """Grid-search the declared grid with stratified k-fold CV, refit on the split, pick a threshold.
+
+    Runs on one OpenMP thread: HistGradientBoosting pickles the thread count it trained with
+    (``_bin_mapper.n_threads``), so any other value would make model.joblib differ between machines
+    with different core counts. One thread is also faster at the default 800 rows.
+    """
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _fit_model(train, params)
+
+
+def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
     folds = StratifiedKFold(n_splits=params.cv.folds, shuffle=True, random_state=params.cv.seed)
     searched = _cv_subsample(train, params.cv.max_rows, params.cv.seed)
     X_cv, y_cv = searched[FEATURES], searched[TARGET].to_numpy()
