@@ -18,11 +18,10 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 
 from attrition.atomic import atomic_directory
-from attrition.dataset import FEATURES, NUMERIC_FEATURES, TARGET, holdout_split, read_dataset
+from attrition.dataset import FEATURES, NUMERIC_FEATURES, TARGET, read_dataset
 from attrition.params import Params, load_params
 from attrition.stage import run_stage
 from attrition.verify import (
@@ -85,34 +84,6 @@ def git_commit(cwd: Path) -> dict[str, Any]:
     return {"commit": head, "dirty": bool(dirty)}
 
 
-def input_schema(train: pd.DataFrame) -> dict[str, Any]:
-    """Observed training ranges and the known roles: what a consumer may check inputs against."""
-    columns: dict[str, Any] = {}
-    for column in NUMERIC_FEATURES:
-        integer = bool((train[column] % 1 == 0).all())
-        columns[column] = {
-            "type": "integer" if integer else "number",
-            "min": int(train[column].min()) if integer else float(train[column].min()),
-            "max": int(train[column].max()) if integer else float(train[column].max()),
-        }
-    columns["job_role"] = {"type": "string", "enum": sorted(train["job_role"].unique().tolist())}
-    return {"columns": columns, "feature_order": FEATURES, "target": TARGET}
-
-
-def sample_profiles(model: Any, holdout: pd.DataFrame, count: int) -> list[dict[str, Any]]:
-    """The first `count` hold-out rows with the probabilities this model gives them."""
-    rows = holdout[FEATURES].head(count)
-    probabilities = model.predict_proba(rows)[:, 1]
-    profiles = rows.astype(object).to_dict(orient="records")
-    return [
-        {
-            "profile": {k: (v.item() if hasattr(v, "item") else v) for k, v in p.items()},
-            "probability": float(prob),
-        }
-        for p, prob in zip(profiles, probabilities, strict=True)
-    ]
-
-
 def model_card(meta: dict[str, Any]) -> str:
     h = meta["metrics"]["holdout"]
     fairness = meta["metrics"]["fairness"]
@@ -158,6 +129,7 @@ def build_metadata(
 ) -> dict[str, Any]:
     model_sha = sha256_file(model_path)
     return {
+        "artifact": params.package.name,
         "model_version": f"v{params.version}-{model_sha[:12]}",
         "decision_threshold": record["threshold"]["value"],
         "dataset": {
@@ -241,11 +213,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> None:
         params = load_params(args.params)
+        # No unpickling here: the model is loaded only by the fresh-process verification below.
         frame = read_dataset(args.data)
-        train, holdout = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
         record = json.loads(args.record.read_text(encoding="utf-8"))
         metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
-        model = joblib.load(args.model)
         metadata = build_metadata(
             params,
             data_path=args.data,
@@ -255,14 +226,13 @@ def main(argv: list[str] | None = None) -> int:
             metrics={k: metrics[k] for k in ("holdout", "fairness")},
             repo=Path.cwd(),
         )
-        samples = sample_profiles(model, holdout, params.package.n_sample_profiles)
         with atomic_directory(args.out) as staging:
             write_package(
                 staging,
                 model_path=args.model,
                 metadata=metadata,
-                schema=input_schema(train),
-                samples=samples,
+                schema=record["input_schema"],
+                samples=record["samples"],
             )
             summary = verify_package(staging)
         print(f"package: {metadata['model_version']} -> {args.out} (verified: {summary.split(': ')[-1]})")

@@ -61,6 +61,8 @@ class TrainParams(_Section):
     test_size: Fraction = 0.2
     split_seed: NonNegativeInt = 42
     seed: NonNegativeInt = 0
+    # Training rows recorded with their probabilities; the package's verification replays them.
+    sample_profiles: Annotated[int, Field(strict=True, ge=1, le=100)] = 6
     cv: CrossValidation = CrossValidation()
     threshold: ThresholdPolicy = ThresholdPolicy()
     logreg: LogregGrid = LogregGrid()
@@ -92,7 +94,6 @@ class EvaluateParams(_Section):
 
 class PackageParams(_Section):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")] = "attrition-model"
-    n_sample_profiles: Annotated[int, Field(strict=True, ge=1, le=100)] = 6
 
 
 class Params(_Section):

@@ -171,6 +171,37 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
     )
 
 
+def input_schema(train: pd.DataFrame) -> dict[str, Any]:
+    """Observed training ranges and the known roles: what a consumer may check inputs against."""
+    columns: dict[str, Any] = {}
+    for column in NUMERIC_FEATURES:
+        integer = bool((train[column] % 1 == 0).all())
+        columns[column] = {
+            "type": "integer" if integer else "number",
+            "min": int(train[column].min()) if integer else float(train[column].min()),
+            "max": int(train[column].max()) if integer else float(train[column].max()),
+        }
+    columns["job_role"] = {"type": "string", "enum": sorted(train["job_role"].unique().tolist())}
+    return {"columns": columns, "feature_order": FEATURES, "target": TARGET}
+
+
+def sample_profiles(model: Any, train: pd.DataFrame, count: int) -> list[dict[str, Any]]:
+    """The first `count` training rows with the probabilities the in-memory model gives them.
+
+    Recorded before serialization, so verifying a package checks the joblib round trip itself.
+    """
+    rows = train[FEATURES].head(count)
+    probabilities = model.predict_proba(rows)[:, 1]
+    profiles = rows.astype(object).to_dict(orient="records")
+    return [
+        {
+            "profile": {k: (v.item() if hasattr(v, "item") else v) for k, v in p.items()},
+            "probability": float(prob),
+        }
+        for p, prob in zip(profiles, probabilities, strict=True)
+    ]
+
+
 def model_bytes(model: Pipeline) -> bytes:
     """joblib serialization to memory, so the file can be written atomically."""
     buffer = io.BytesIO()
@@ -179,15 +210,17 @@ def model_bytes(model: Pipeline) -> bytes:
 
 
 def training_record(
-    params: Params, result: TrainingResult, *, rows: int, wall_seconds: float
+    params: Params, result: TrainingResult, train: pd.DataFrame, *, wall_seconds: float
 ) -> dict[str, Any]:
     """What the package's lineage needs from training (the nondeterministic parts live only here)."""
     return {
+        "input_schema": input_schema(train),
+        "samples": sample_profiles(result.model, train, params.train.sample_profiles),
         "model_family": params.train.model,
         "hyperparameters": result.hyperparameters,
         "hyperparameter_grid": params.train.grid(),
         "split": {"test_size": params.train.test_size, "seed": params.train.split_seed},
-        "training_rows": rows,
+        "training_rows": len(train),
         "cv": {
             "folds": params.train.cv.folds,
             "seed": params.train.cv.seed,
@@ -221,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         result = fit_model(train, params.train)
         wall = time.perf_counter() - started
-        record = training_record(params, result, rows=len(train), wall_seconds=wall)
+        record = training_record(params, result, train, wall_seconds=wall)
         atomic_write_bytes(args.model, model_bytes(result.model))
         atomic_write_text(args.record, json.dumps(record, indent=2, sort_keys=True) + "\n")
         print(
