@@ -13,6 +13,7 @@ import itertools
 import json
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,16 @@ def recall_by_group(
     return by_group, float(frame.difference(method="between_groups"))
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """The hold-out figures (the shape of metrics.json) and the arrays the plots are drawn from."""
+
+    metrics: dict[str, Any]
+    y_true: np.ndarray
+    scores: np.ndarray
+    decided: np.ndarray
+
+
 def evaluate(
     model: Any,
     holdout: pd.DataFrame,
@@ -135,8 +146,8 @@ def evaluate(
     bootstrap_n: int,
     bootstrap_seed: int,
     calibration_bins: int,
-) -> dict[str, Any]:
-    """Every hold-out figure, as a nested dict (the shape of metrics.json)."""
+) -> Evaluation:
+    """Every hold-out figure, computed once from one pass of the model over the hold-out split."""
     y_true = holdout[TARGET].to_numpy()
     scores = model.predict_proba(holdout[FEATURES])[:, 1]
     decided = (scores >= threshold).astype(int)
@@ -153,16 +164,13 @@ def evaluate(
     }
     for name, (low, high) in intervals.items():
         holdout_metrics[f"{name}_ci95"] = {"low": low, "high": high}
-    return {
-        "holdout": holdout_metrics,
-        "fairness": {
-            "recall_by_age_band": by_age,
-            "recall_by_job_role": by_role,
-            "equal_opportunity_difference_age": age_gap,
-            "equal_opportunity_difference_job_role": role_gap,
-        },
-        "_arrays": {"y_true": y_true, "scores": scores, "decided": decided},
+    fairness = {
+        "recall_by_age_band": by_age,
+        "recall_by_job_role": by_role,
+        "equal_opportunity_difference_age": age_gap,
+        "equal_opportunity_difference_job_role": role_gap,
     }
+    return Evaluation({"holdout": holdout_metrics, "fairness": fairness}, y_true, scores, decided)
 
 
 def _flatten(prefix: str, value: Any) -> list[tuple[str, float]]:
@@ -171,14 +179,11 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, float]]:
     return [(prefix, value)]
 
 
-def log_with_dvclive(
-    live_dir: Path, results: dict[str, Any], cv: dict[str, Any], calibration_bins: int
-) -> None:
+def log_with_dvclive(live_dir: Path, result: Evaluation, cv: dict[str, Any], calibration_bins: int) -> None:
     """Write metrics.json and the plot data through dvclive, swapped into `live_dir` at the end.
 
     dvcyaml=False: a run must never edit dvc.yaml; the plots are declared there by hand.
     """
-    arrays = results["_arrays"]
     live_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".live.", dir=live_dir.parent))
     try:
@@ -186,24 +191,24 @@ def log_with_dvclive(
             dir=str(staging), dvcyaml=False, save_dvc_exp=False, report=None, monitor_system=False
         ) as live:
             for section in ("holdout", "fairness"):
-                for name, value in _flatten(section, results[section]):
+                for name, value in _flatten(section, result.metrics[section]):
                     live.log_metric(name, value, plot=False)
             for name, value in _flatten("cv", cv):
                 live.log_metric(name, value, plot=False)
-            live.log_sklearn_plot("roc", arrays["y_true"], arrays["scores"], name="roc.json")
+            live.log_sklearn_plot("roc", result.y_true, result.scores, name="roc.json")
             live.log_sklearn_plot(
-                "precision_recall", arrays["y_true"], arrays["scores"], name="precision_recall.json"
+                "precision_recall", result.y_true, result.scores, name="precision_recall.json"
             )
             live.log_sklearn_plot(
                 "confusion_matrix",
-                arrays["y_true"],
-                arrays["decided"],
+                result.y_true,
+                result.decided,
                 name="confusion_matrix.json",
             )
             live.log_sklearn_plot(
                 "calibration",
-                arrays["y_true"],
-                arrays["scores"],
+                result.y_true,
+                result.scores,
                 name="calibration.json",
                 n_bins=calibration_bins,
             )
@@ -230,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         _, holdout = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
         record = json.loads(args.record.read_text(encoding="utf-8"))
         model = joblib.load(args.model)
-        results = evaluate(
+        result = evaluate(
             model,
             holdout,
             float(record["threshold"]["value"]),
@@ -239,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             bootstrap_seed=params.evaluate.bootstrap.seed,
             calibration_bins=params.evaluate.calibration_bins,
         )
-        log_with_dvclive(args.live, results, record["cv"]["scores"], params.evaluate.calibration_bins)
-        h = results["holdout"]
+        log_with_dvclive(args.live, result, record["cv"]["scores"], params.evaluate.calibration_bins)
+        h = result.metrics["holdout"]
         print(
             f"evaluate: hold-out roc_auc {h['roc_auc']:.4f} precision {h['precision']:.3f} "
             f"recall {h['recall']:.3f} at threshold {h['threshold']:.4f} -> {args.live}"

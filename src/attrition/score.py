@@ -16,6 +16,7 @@ import pandas as pd
 from attrition.atomic import atomic_write_text
 from attrition.dataset import FEATURES, read_dataset
 from attrition.stage import run_stage
+from attrition.verify import PackageError, load_package
 
 COLUMNS = ["employee_id", "attrition_probability", "decision", "model_version"]
 
@@ -52,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="roster CSV (the dataset)")
     parser.add_argument("--out", type=Path, required=True, help="batch scores CSV to write")
     args = parser.parse_args(argv)
-
-    from attrition.verify import PackageError, load_package
 
     def body() -> None:
         package = load_package(args.package)  # manifest checked before unpickling
