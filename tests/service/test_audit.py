@@ -66,6 +66,21 @@ def test_store_drains_on_close_and_honours_opt_out(tmp_path: Path) -> None:
     assert sum(written) == 2000
 
 
+def test_a_cancelled_purge_does_not_kill_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite"
+    store = AuditStore(path)
+    abandoned = store.request_purge(1.0)  # queued before the writer starts, so it is handled first
+    assert abandoned.cancel()
+    store.record(_record(employee_id="E1", opt_out=False))
+    kept = store.request_purge(10 * 365 * 86400.0)
+    store.start()
+    assert kept.result(timeout=10) == 0  # the writer is still alive after the cancelled request
+    store.record(_record(employee_id="E2", opt_out=False))
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0] == 2
+
+
 def test_purge_through_the_writer_and_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "audit.sqlite"
     now = time.time()

@@ -239,6 +239,10 @@ class AuditStore:
             self._on_written(len(rows))
 
     def _purge(self, connection: sqlite3.Connection, request: _Purge) -> None:
+        # A caller that gave up (cancelled future, e.g. a scheduled purge at shutdown) needs no
+        # answer; setting one would raise InvalidStateError and kill the writer thread with it.
+        if not request.result.set_running_or_notify_cancel():
+            return
         try:
             request.result.set_result(purge(connection, request.older_than_s))
         except sqlite3.Error as error:
