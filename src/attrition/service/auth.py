@@ -15,6 +15,8 @@ from typing import Any
 import jwt
 from fastapi import HTTPException
 
+from attrition.service.schemas import ErrorResponse
+
 SCOPE_PREDICT = "attrition:predict"
 SCOPE_ADMIN = "attrition:admin"
 SCOPES: dict[str, str] = {
@@ -130,6 +132,14 @@ SECURITY_SCHEME_SPEC: dict[str, str] = {
 def security_requirement(*scopes: str) -> dict[str, Any]:
     """`openapi_extra` for a route guarded by :func:`authorize` with these scopes."""
     return {"security": [{SECURITY_SCHEME: list(scopes)}]}
+
+
+def auth_responses(scope: str) -> dict[int | str, dict[str, Any]]:
+    """The 401 and 403 entries every route guarded by `scope` documents in OpenAPI."""
+    return {
+        401: {"model": ErrorResponse, "description": "Missing, malformed, badly signed or expired token"},
+        403: {"model": ErrorResponse, "description": f"Token lacks the {scope} scope"},
+    }
 
 
 def _challenge(status: int, message: str, scopes: tuple[str, ...]) -> HTTPException:

@@ -7,15 +7,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from attrition.service.auth import SCOPE_ADMIN, security_requirement
+from attrition.service.auth import SCOPE_ADMIN, auth_responses, security_requirement
 from attrition.service.deps import AdminAccess
-from attrition.service.schemas import ErrorResponse, ReloadResult
+from attrition.service.schemas import ReloadResult
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Missing or invalid token"},
-    403: {"model": ErrorResponse, "description": "Token lacks the attrition:admin scope"},
+    **auth_responses(SCOPE_ADMIN),
     409: {"model": ReloadResult, "description": "New package failed verification; old model kept"},
 }
 

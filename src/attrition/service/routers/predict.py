@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Response
 from fastapi.exceptions import RequestValidationError
 
 from attrition.service.audit import AuditRecord
-from attrition.service.auth import SCOPE_PREDICT, Caller, security_requirement
+from attrition.service.auth import SCOPE_PREDICT, Caller, auth_responses, security_requirement
 from attrition.service.deps import PredictAccess
 from attrition.service.runtime import ModelState, ServiceRuntime
 from attrition.service.schemas import (
@@ -25,8 +25,7 @@ from attrition.service.schemas import (
 router = APIRouter(tags=["predict"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Missing, malformed, badly signed or expired token"},
-    403: {"model": ErrorResponse, "description": "Token lacks the attrition:predict scope"},
+    **auth_responses(SCOPE_PREDICT),
     413: {"model": ErrorResponse, "description": "Body larger than the configured limit"},
     415: {"model": ErrorResponse, "description": "Body is not application/json"},
     422: {"model": ErrorResponse, "description": "Invalid input; `detail` names the field"},

@@ -7,15 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path
 
 from attrition.service.audit import AuditRecord
-from attrition.service.auth import SCOPE_PREDICT, security_requirement
+from attrition.service.auth import SCOPE_PREDICT, auth_responses, security_requirement
 from attrition.service.deps import PredictAccess
 from attrition.service.schemas import EMPLOYEE_ID_PATTERN, BatchScore, ErrorResponse
 
 router = APIRouter(tags=["scores"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Missing or invalid token"},
-    403: {"model": ErrorResponse, "description": "Token lacks the attrition:predict scope"},
+    **auth_responses(SCOPE_PREDICT),
     404: {"model": ErrorResponse, "description": "No batch score for this employee"},
     422: {"model": ErrorResponse, "description": "employee_id is not a valid id"},
 }
