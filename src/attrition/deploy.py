@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from attrition.registry import ARTIFACT, RegistryError, run, tool
+from attrition.registry import RegistryError, fetch_version, stage_versions
 
 CURRENT = "current"
 RELEASES = "releases"
@@ -48,8 +48,8 @@ def swap_current(target_dir: Path, release: Path) -> Path | None:
     return previous
 
 
-def fetch_and_verify(repo: str, stage: str, target_dir: Path) -> tuple[Path, str]:
-    """Fetch the stage's package into a new release directory and verify it; return (release, version)."""
+def fetch_and_verify(repo: str, stage: str, target_dir: Path) -> tuple[Path, str, str]:
+    """Fetch the stage's package into a new release directory, verify it; return (release, registry version, model version)."""
     from attrition.gate import package_md5
     from attrition.verify import METADATA_FILE, PackageError, verify_package
 
@@ -57,11 +57,10 @@ def fetch_and_verify(repo: str, stage: str, target_dir: Path) -> tuple[Path, str
     releases.mkdir(parents=True, exist_ok=True)
     incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=releases))
     try:
-        fetched = incoming / "package"
-        run(
-            [tool("dvc"), "artifacts", "get", repo, ARTIFACT, "--stage", stage, "-o", str(fetched)],
-            Path.cwd(),
-        )
+        registered = stage_versions(repo).get(stage)
+        if registered is None:
+            raise DeployError(f"no version is assigned to {stage} in {repo}")
+        fetched = fetch_version(repo, registered, incoming / "package")
         try:
             verify_package(fetched)
         except PackageError as error:
@@ -71,7 +70,7 @@ def fetch_and_verify(repo: str, stage: str, target_dir: Path) -> tuple[Path, str
         release = releases / f"{version}-{package_md5(fetched)[:8]}"
         if not release.exists():
             fetched.rename(release)
-        return release, version
+        return release, registered, version
     except RegistryError as error:
         raise DeployError(f"fetching {stage} failed: {error}") from None
     finally:
@@ -124,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --pid {args.pid}; must be a positive process id", file=sys.stderr)
         return 2
     try:
-        release, version = fetch_and_verify(args.repo, args.stage, args.to)
+        release, registered, version = fetch_and_verify(args.repo, args.stage, args.to)
         previous = swap_current(args.to, release)
-        print(f"deploy: {args.stage} = {version} -> {args.to / CURRENT} (was {previous or 'nothing'})")
+        print(
+            f"deploy: {args.stage} is {registered} (model {version}) -> {args.to / CURRENT} (was {previous or 'nothing'})"
+        )
         if args.reload_url:
             serving = request_reload(args.reload_url, token)
             if serving != version:

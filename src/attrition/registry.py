@@ -218,6 +218,26 @@ def build_lineage(
     }
 
 
+def stage_versions(repo: str) -> dict[str, str | None]:
+    """Each stage's version as GTO resolves it (deprecations honoured), for a repo path or URL.
+
+    Resolve stages here, never with `dvc artifacts get --stage`: DVC 3.67 takes the newest tag naming
+    the stage, and a `gto deprecate` tag names it too, so after a rollback DVC would fetch the very
+    version that was rolled back.
+    """
+    shown = run([tool("gto"), "show", "--repo", repo, "--json"], Path.cwd())
+    return current_stages(json.loads(shown.stdout or "{}"))
+
+
+def fetch_version(repo: str, version: str, destination: Path) -> Path:
+    """`dvc artifacts get` one registered version's package (from the DVC remote) into `destination`."""
+    run(
+        [tool("dvc"), "artifacts", "get", repo, ARTIFACT, "--rev", version, "-o", str(destination)],
+        Path.cwd(),
+    )
+    return destination
+
+
 class Registry:
     """A git+DVC repository's model registry: every operation shells out to git, gto or dvc."""
 
@@ -228,10 +248,13 @@ class Registry:
 
     # reading
     def summary(self) -> dict[str, str | None]:
-        return current_stages(json.loads(run([tool("gto"), "show", "--json"], self.repo).stdout or "{}"))
+        return stage_versions(str(self.repo))
 
     def versions(self) -> list[dict[str, Any]]:
-        shown = run([tool("gto"), "show", ARTIFACT, "--json"], self.repo, check=False)
+        # every assignment still in effect, not only each stage's newest: rollback needs the older ones
+        shown = run(
+            [tool("gto"), "show", ARTIFACT, "--json", "--av", "-1", "--vs", "-1"], self.repo, check=False
+        )
         if shown.returncode != 0:
             return []  # nothing registered yet
         value = json.loads(shown.stdout or "[]")
@@ -312,14 +335,9 @@ class Registry:
         return version
 
     # fetching
-    def fetch(self, destination: Path, *, version: str | None = None, stage: str | None = None) -> Path:
-        """`dvc artifacts get` a version's or stage's package into `destination`."""
-        selector = ["--rev", version] if version else ["--stage", str(stage)]
-        run(
-            [tool("dvc"), "artifacts", "get", str(self.repo), ARTIFACT, *selector, "-o", str(destination)],
-            self.repo,
-        )
-        return destination
+    def fetch(self, destination: Path, *, version: str) -> Path:
+        """`dvc artifacts get` one version's package into `destination`."""
+        return fetch_version(str(self.repo), version, destination)
 
     def fetch_evalset(self, lineage: dict[str, Any], commit: str, destination: Path) -> Path:
         path = lineage.get("evalset", {}).get("path")
@@ -370,7 +388,7 @@ def promote(
             work = Path(scratch)
             try:
                 candidate_dir = registry.fetch(work / "candidate", version=version)
-                production_dir = registry.fetch(work / "production", stage="prod")
+                production_dir = registry.fetch(work / "production", version=production)
                 data_path = data or registry.fetch_evalset(
                     rows[version].lineage, rows[version].commit, work / "evalset.csv"
                 )
@@ -405,7 +423,7 @@ def promote(
         json.dumps(record, sort_keys=True, separators=(",", ":")),
     )
     forced = f" (FORCED past verdict {verdict}: {reason})" if force and verdict != "pass" else ""
-    print(f"promote: {version} is now prod (was {production}){forced}")
+    print(f"promote: {version} is now prod (was {production or 'none'}){forced}")
     return 0
 
 
