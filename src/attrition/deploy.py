@@ -49,7 +49,10 @@ def swap_current(target_dir: Path, release: Path) -> Path | None:
 
 
 def fetch_and_verify(repo: str, stage: str, target_dir: Path) -> tuple[Path, str, str]:
-    """Fetch the stage's package into a new release directory, verify it; return (release, registry version, model version)."""
+    """Fetch the stage's package into a new release directory and verify it.
+
+    Returns (release directory, registry version, model version).
+    """
     from attrition.gate import package_md5
     from attrition.verify import METADATA_FILE, PackageError, verify_package
 
@@ -126,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         release, registered, version = fetch_and_verify(args.repo, args.stage, args.to)
         previous = swap_current(args.to, release)
         print(
-            f"deploy: {args.stage} is {registered} (model {version}) -> {args.to / CURRENT} (was {previous or 'nothing'})"
+            f"deploy: {args.stage} is {registered} (model {version}) -> {args.to / CURRENT} "
+            f"(was {previous or 'nothing'})"
         )
         if args.reload_url:
             serving = request_reload(args.reload_url, token)
