@@ -131,8 +131,11 @@ def _curve_reads(
     curve read at its own operating point returns exactly that point.
     """
     order, ends = tied
-    tp = np.cumsum(weights[:, order] * positive[order], axis=1, dtype=np.int64)[:, ends]
-    flagged = np.cumsum(weights[:, order], axis=1, dtype=np.int64)[:, ends]
+    # int32 over the (resamples x rows) arrays (counts never exceed the row count), int64 once cut
+    ordered = weights[:, order]
+    flagged = np.cumsum(ordered, axis=1, dtype=np.int32)[:, ends].astype(np.int64)
+    ordered *= positive[order]
+    tp = np.cumsum(ordered, axis=1, dtype=np.int32)[:, ends].astype(np.int64)
     positives = tp[:, -1]
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(flagged > 0, tp / np.maximum(flagged, 1), 0.0)
@@ -163,11 +166,11 @@ def paired_curve_draws(rows: PairedRows, weights: np.ndarray) -> dict[str, np.nd
 
     `weights` holds one resample per row (counts per evaluation row); ones give the observed values.
     """
-    w = weights.astype(np.int64)
-    positive = rows.y.astype(np.int64)
-    decided_p = rows.production_decided.astype(np.int64)
-    target_tp = w @ (positive * decided_p)
-    target_flagged = w @ decided_p
+    w = weights.astype(np.int32, copy=False)
+    positive = rows.y.astype(np.int32)
+    decided_p = rows.production_decided.astype(np.int32)
+    target_tp = (w @ (positive * decided_p)).astype(np.int64)
+    target_flagged = (w @ decided_p).astype(np.int64)
     reads_c = _curve_reads(w, positive, _tie_ends(rows.candidate_scores), target_tp, target_flagged)
     reads_p = _curve_reads(w, positive, _tie_ends(rows.production_scores), target_tp, target_flagged)
     names = sorted(set(rows.bands.tolist()))

@@ -90,7 +90,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
         ["dvc", "remote", "add", "-d", "-f", "local", str(root / "remote")],
     ):
         run(args, repo)
-    set_params(repo, train__model="logreg")
+    # the seed's logistic regression; 400 resamples keep the gate quick (the intervals stay honest)
+    set_params(repo, train__model="logreg", gate__bootstrap__n=400)
     run(["git", "commit", "-qam", "Production starts from the seed's logistic regression"], repo)
     build_commit_push(repo, "Logistic regression on dataset version 3")
     proposed = registry(repo, "propose")
