@@ -37,7 +37,6 @@ import numpy as np
 from attrition.atomic import atomic_write_text
 from attrition.confidence import LEVEL, Estimate, group_recall, paired_difference, recall_precision
 from attrition.dataset import FEATURES, TARGET, DatasetError, read_dataset
-from attrition.evaluate import age_band_labels
 from attrition.params import GateParams, ParamsError, load_params
 from attrition.verify import PackageError, check_predictions, load_package
 
@@ -413,6 +412,10 @@ def run_gate(
     candidate_dir: Path, production_dir: Path, data_path: Path, params: GateParams, age_bands: list[int]
 ) -> dict[str, Any]:
     """Verify both packages (hashes before unpickling), score both on the data, judge."""
+    # The evaluate stage's own band labels, so the gate's bands are the model card's. Imported here:
+    # attrition.evaluate pulls in dvclive and fairlearn (~1 s), which nothing else in the gate needs.
+    from attrition.evaluate import age_band_labels
+
     scored: dict[str, tuple[dict[str, Any], np.ndarray, float]] = {}
     frame = read_dataset(data_path)
     for who, path in (("candidate", candidate_dir), ("production", production_dir)):
