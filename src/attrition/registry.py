@@ -317,11 +317,10 @@ class Registry:
         lineage = json.dumps(self.head_lineage(), sort_keys=True)
         version_args = ["--version", "v1.0.0"] if not self.versions() else [f"--bump-{bump}"]
         self.gto("register", ARTIFACT, "HEAD", *version_args, "--message", lineage)
-        version = next(
-            row.version
-            for row in self.rows()
-            if row.commit == run(["git", "rev-parse", "HEAD"], self.repo).stdout.strip()
-        )
+        head = run(["git", "rev-parse", "HEAD"], self.repo).stdout.strip()
+        version = max(
+            (row for row in self.rows() if row.commit == head), key=lambda row: row.registered_at
+        ).version
         self.gto(
             "assign",
             ARTIFACT,
