@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Assemble the docker build context for deploy/docker/Dockerfile in OUT (recreated):
+#   wheels/   the attrition wheel, every pinned wheel of the serving set, and pip's own wheel
+#   model/    (with --package) the model package and optionally the batch scores, for the `model` stage
+# Wheels are fetched here, on the host, for CPython 3.11 on glibc >= 2.17 x86_64, so the image build
+# itself needs no network and no CA bundle.
+#
+# usage: build-context.sh OUT [--requirements FILE] [--package DIR] [--scores CSV]
+#   --requirements  requirements-serve.txt (default) or requirements-serve-pickle.txt
+# env:  PYTHON  the interpreter whose pip downloads (default: python3)
+set -euo pipefail
+
+usage() { echo "usage: $0 OUT [--requirements FILE] [--package DIR] [--scores CSV]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+out=$1; shift
+requirements=requirements-serve.txt package="" scores=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --requirements) requirements=${2:?}; shift 2 ;;
+    --package) package=${2:?}; shift 2 ;;
+    --scores) scores=${2:?}; shift 2 ;;
+    *) usage ;;
+  esac
+done
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+python=${PYTHON:-python3}
+PIP_VERSION=23.2.1
+
+if [ ! -f "$here/$requirements" ]; then
+  echo "error: --requirements $requirements: no such file in $here; use requirements-serve.txt or requirements-serve-pickle.txt" >&2
+  exit 2
+fi
+if [ -n "$package" ] && [ ! -f "$package/MANIFEST.sha256" ]; then
+  echo "error: --package $package: not a model package (no MANIFEST.sha256); run make repro first" >&2
+  exit 2
+fi
+
+rm -rf "$out"
+mkdir -p "$out/wheels"
+pip=("$python" -m pip --disable-pip-version-check --quiet)
+"${pip[@]}" wheel --no-deps --wheel-dir "$out/wheels" "$repo"
+"${pip[@]}" download --no-deps --only-binary=:all: --implementation cp --python-version 3.11 \
+  --abi cp311 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+  --platform manylinux_2_28_x86_64 --dest "$out/wheels" -r "$here/$requirements" "pip==$PIP_VERSION"
+cp "$here/Dockerfile" "$here"/requirements-serve*.txt "$out/"
+[ ! -f "$here/.dockerignore" ] || cp "$here/.dockerignore" "$out/"
+mkdir -p "$out/model"
+if [ -n "$package" ]; then
+  cp -R "$package" "$out/model/attrition-model"
+fi
+if [ -n "$scores" ]; then
+  cp "$scores" "$out/model/batch_scores.csv"
+fi
+# Stage outputs are written 0600 (atomic temp files); the image runs as uid 10001, not their owner.
+chmod -R a+rX "$out/model"
+echo "$out: $(ls "$out/wheels" | wc -l) wheels, $(du -sm "$out/wheels" | cut -f1) MB"
