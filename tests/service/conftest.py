@@ -30,7 +30,7 @@ import uvicorn
 
 from attrition.score import main as score_main
 from attrition.service.app import create_app
-from attrition.service.runtime import ServiceRuntime
+from attrition.service.core.runtime import ServiceRuntime
 from attrition.service.settings import ServiceSettings
 from attrition.verify import MANIFEST, manifest_text
 
@@ -107,9 +107,9 @@ def settings_for(tmp: Path, package: Path, scores: Path, **overrides: Any) -> Se
 
 
 @contextlib.contextmanager
-def serve_in_thread(settings: ServiceSettings) -> Iterator[Server]:
+def serve_in_thread(settings: ServiceSettings, runtime: ServiceRuntime | None = None) -> Iterator[Server]:
     """uvicorn on a socket bound to port 0, in a thread; stopped cleanly (lifespan shutdown)."""
-    app = create_app(settings)
+    app = create_app(settings, runtime)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from attrition.cli import main as cli_main
-from attrition.service.audit import AuditError, AuditRecord, AuditStore, connect, parse_duration
+from attrition.service.core.audit import AuditError, AuditRecord, AuditStore, connect, parse_duration
 from tests.service.conftest import bearer, make_token, serve_in_thread, settings_for
 
 GOOD = {"age": 34, "job_role": "Sales", "monthly_income": 3200.5, "years_at_company": 2}

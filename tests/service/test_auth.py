@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from attrition.cli import main as cli_main
-from attrition.service.auth import AuthError, TokenVerifier
+from attrition.service.core.tokens import AuthError, TokenVerifier
 from tests.service.conftest import SECRET, Server, bearer, make_token
 
 GOOD = {"age": 34, "job_role": "Sales", "monthly_income": 3200.5, "years_at_company": 2}

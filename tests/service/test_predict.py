@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import joblib
 import pandas as pd
 import pytest
 
+from attrition.dataset import FEATURES
 from attrition.service.schemas import MAX_BATCH
 from tests.service.conftest import Server, bearer, make_token, serve_in_thread, settings_for
 
@@ -263,18 +265,19 @@ def test_no_5xx_under_a_burst_of_garbage(live: Server) -> None:
 
 
 def test_uncompilable_model_is_served_through_the_pipeline(
-    model_package: Path, scores_csv: Path, tmp_path: Path, pipeline: Any, monkeypatch: pytest.MonkeyPatch
+    model_package: Path, scores_csv: Path, tmp_path: Path, pipeline: Any
 ) -> None:
-    from attrition.service import runtime as runtime_module
-    from attrition.service.fast_scorer import PipelineScorer
+    from attrition.scorer import PipelineScorer
+    from attrition.service.core.model_state import ModelState, load_model_state
+    from attrition.service.core.runtime import build_runtime
 
-    monkeypatch.setattr(
-        runtime_module,
-        "build_scorer",
-        lambda model, columns, rows: PipelineScorer(model, columns, "not compiled: test"),
-    )
+    def load_uncompiled(path: Path) -> ModelState:
+        state = load_model_state(path)
+        return replace(state, scorer=PipelineScorer(pipeline, FEATURES, "not compiled: test"))
+
     settings = settings_for(tmp_path, model_package, scores_csv)
-    with serve_in_thread(settings) as server, server.client(headers=bearer(make_token())) as client:
+    runtime = build_runtime(settings, model_loader=load_uncompiled)
+    with serve_in_thread(settings, runtime) as server, server.client(headers=bearer(make_token())) as client:
         assert client.get("/readyz").json()["scorer"] == "not compiled: test"
         reply = client.post("/predict", json=GOOD)
     assert reply.status_code == 200

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
-from attrition.service.auth import AuthError, TokenVerifier
+from attrition.service.core.tokens import AuthError, TokenVerifier
 from attrition.service.settings import ServiceSettings, SettingsError
 
 

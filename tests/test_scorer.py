@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from attrition.service.fast_scorer import (
+from attrition.scorer import (
     CompiledScorer,
     PipelineScorer,
     UnsupportedModelError,

@@ -1,4 +1,4 @@
-"""OAuth2 bearer JWTs with scopes: verification (with a small cache), FastAPI dependencies, minting.
+"""OAuth2 bearer JWTs with scopes: verification (with a small cache), authorization, minting.
 
 Decoding and checking an HS256 signature costs ~20 µs; the hot path sees the same few tokens over
 and over, so verified tokens are kept in a bounded LRU keyed by the raw token. A cached token is
@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from fastapi import HTTPException
-
-from attrition.service.schemas import ErrorResponse
 
 SCOPE_PREDICT = "attrition:predict"
 SCOPE_ADMIN = "attrition:admin"
@@ -35,12 +32,24 @@ class Caller:
 
 
 class AuthError(Exception):
-    """Why a token was refused; `status` is 401 (bad token) or 403 (missing scope)."""
+    """Why a token was refused; `status` is 401 (bad token) or 403 (missing scope).
 
-    def __init__(self, status: int, message: str) -> None:
+    `challenge` is the RFC 6750 WWW-Authenticate value clients use to react; the API layer turns
+    the error into an HTTP answer, so this module needs no web framework.
+    """
+
+    def __init__(self, status: int, message: str, scopes: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.scopes = scopes
+
+    @property
+    def challenge(self) -> str:
+        """The WWW-Authenticate header value for this refusal."""
+        if self.status == 403:
+            return f'Bearer error="insufficient_scope", scope="{" ".join(self.scopes)}"'
+        return 'Bearer error="invalid_token"'
 
 
 class TokenVerifier:
@@ -116,56 +125,22 @@ def mint_token(secret: str, subject: str, scopes: list[str], ttl_s: int, algorit
     return jwt.encode(claims, secret, algorithm=algorithm)
 
 
-SECURITY_SCHEME = "OAuth2BearerJWT"
-SECURITY_SCHEME_SPEC: dict[str, str] = {
-    "type": "http",
-    "scheme": "bearer",
-    "bearerFormat": "JWT",
-    "description": (
-        "OAuth2 bearer JWT. The space-separated `scope` claim must contain "
-        f"`{SCOPE_PREDICT}` (prediction and score endpoints) or `{SCOPE_ADMIN}` (admin). "
-        "Local development: `attrition token --sub alice --scope attrition:predict --ttl 3600`."
-    ),
-}
-
-
-def security_requirement(*scopes: str) -> dict[str, Any]:
-    """`openapi_extra` for a route guarded by :func:`authorize` with these scopes."""
-    return {"security": [{SECURITY_SCHEME: list(scopes)}]}
-
-
-def auth_responses(scope: str) -> dict[int | str, dict[str, Any]]:
-    """The 401 and 403 entries every route guarded by `scope` documents in OpenAPI."""
-    return {
-        401: {"model": ErrorResponse, "description": "Missing, malformed, badly signed or expired token"},
-        403: {"model": ErrorResponse, "description": f"Token lacks the {scope} scope"},
-    }
-
-
-def _challenge(status: int, message: str, scopes: tuple[str, ...]) -> HTTPException:
-    """RFC 6750 error with the WWW-Authenticate header clients use to react."""
-    if status == 403:
-        header = f'Bearer error="insufficient_scope", scope="{" ".join(scopes)}"'
-    else:
-        header = 'Bearer error="invalid_token"'
-    return HTTPException(status_code=status, detail=message, headers={"WWW-Authenticate": header})
-
-
 def authorize(verifier: TokenVerifier, authorization: str | None, scopes: tuple[str, ...]) -> Caller:
-    """The verified caller behind an Authorization header, holding every scope (else 401 / 403).
+    """The verified caller behind an Authorization header, holding every scope.
 
-    A plain function rather than FastAPI's HTTPBearer + Security sub-dependencies: each nested
-    dependency costs tens of microseconds per request on the hot path, and this is all they did.
+    Raises AuthError (401 bad or missing token, 403 missing scope). A plain function rather than
+    FastAPI's HTTPBearer + Security sub-dependencies: each nested dependency costs tens of
+    microseconds per request on the hot path, and this is all they did.
     """
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise _challenge(401, "missing bearer token (Authorization: Bearer <JWT>)", scopes)
+        raise AuthError(401, "missing bearer token (Authorization: Bearer <JWT>)", scopes)
     try:
         caller = verifier.verify(token)
     except AuthError as error:
-        raise _challenge(error.status, error.message, scopes) from error
+        raise AuthError(error.status, error.message, scopes) from error
     missing = [scope for scope in scopes if scope not in caller.scopes]
     if missing:
-        raise _challenge(403, f"token lacks scope {' '.join(missing)}", scopes)
+        raise AuthError(403, f"token lacks scope {' '.join(missing)}", scopes)
     return caller

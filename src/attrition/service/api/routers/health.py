@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from attrition.service.deps import Runtime
+from attrition.service.api.deps import Runtime
 from attrition.service.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])

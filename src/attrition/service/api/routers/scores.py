@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
 
-from attrition.service.audit import AuditRecord
-from attrition.service.auth import SCOPE_PREDICT, auth_responses, security_requirement
-from attrition.service.deps import PredictAccess
+from attrition.service.api.deps import PredictAccess
+from attrition.service.api.openapi import auth_responses, security_requirement
+from attrition.service.core.audit import AuditRecord
+from attrition.service.core.tokens import SCOPE_PREDICT
 from attrition.service.schemas import EMPLOYEE_ID_PATTERN, BatchScore, ErrorResponse
 
 router = APIRouter(tags=["scores"])

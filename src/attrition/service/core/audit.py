@@ -20,6 +20,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 log = logging.getLogger("attrition.service.audit")
 
@@ -123,6 +124,21 @@ class AuditRecord:
             self.probability,
             None if self.decision is None else int(self.decision),
         )
+
+
+class AuditSink(Protocol):
+    """What the runtime needs from an audit store; the SQLite store below is one.
+
+    The PostgreSQL store (src/attrition/audit/, issue 12) plugs in behind the same four methods.
+    """
+
+    def start(self) -> None: ...
+
+    def record(self, record: AuditRecord) -> None: ...
+
+    def request_purge(self, older_than_s: float) -> Future[int]: ...
+
+    def close(self) -> None: ...
 
 
 def connect(path: Path) -> sqlite3.Connection:

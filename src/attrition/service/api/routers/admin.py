@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from attrition.service.auth import SCOPE_ADMIN, auth_responses, security_requirement
-from attrition.service.deps import AdminAccess
+from attrition.service.api.deps import AdminAccess
+from attrition.service.api.openapi import auth_responses, security_requirement
+from attrition.service.core.tokens import SCOPE_ADMIN
 from attrition.service.schemas import ReloadResult
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -27,15 +28,19 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     summary="Verify the package on disk and swap it in (same as SIGHUP)",
 )
 async def reload(access: AdminAccess) -> JSONResponse:
-    """In-flight requests finish on the old model; a failed verification keeps it serving."""
+    """In-flight requests finish on the old model; a failed verification keeps it serving.
+
+    Secrets read from files (ATTRITION_JWT_SECRET_FILE) are re-read too, so a rotated secret
+    takes effect here.
+    """
     runtime, caller = access.runtime, access.caller
-    ok, previous, detail = await runtime.reload(f"POST /admin/reload by {caller.subject}")
+    outcome = await runtime.reload(f"POST /admin/reload by {caller.subject}")
     current = runtime.current
     body = ReloadResult(
-        reloaded=ok,
+        reloaded=outcome.reloaded,
         model_version=current.model_version if current else None,
-        previous_version=previous,
+        previous_version=outcome.previous_version,
         batch_scores=len(runtime.scores.rows),
-        detail=detail if ok else f"reload failed: {detail}",
+        detail=outcome.detail if outcome.reloaded else f"reload failed: {outcome.detail}",
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ok else 409)
+    return JSONResponse(body.model_dump(), status_code=200 if outcome.reloaded else 409)
