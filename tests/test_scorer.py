@@ -1,7 +1,12 @@
-"""The compiled scorer must give the pipeline's probabilities (to 1e-9) or step aside."""
+"""The compiled scorer and its data-only form (model.json) give the pipeline's probabilities to 1e-9."""
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import joblib
@@ -16,10 +21,13 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from attrition.scorer import (
     CompiledScorer,
+    ModelDataError,
     PipelineScorer,
     UnsupportedModelError,
     build_scorer,
     compile_pipeline,
+    export_model_data,
+    scorer_from_data,
 )
 
 NUMERIC = ["age", "monthly_income", "years_at_company"]
@@ -57,11 +65,20 @@ def _pipeline(family: str, numeric: object, clf: object) -> Pipeline:
     return Pipeline([("preprocess", pre), ("classifier", clf)]).fit(frame[FEATURES], y)
 
 
+@pytest.fixture(scope="module")
+def logreg_pipeline() -> Pipeline:
+    return _pipeline("logreg", StandardScaler(), LogisticRegression(max_iter=500))
+
+
+@pytest.fixture(scope="module")
+def hgb_pipeline() -> Pipeline:
+    return _pipeline("hgb", "passthrough", HistGradientBoostingClassifier(max_iter=60, random_state=0))
+
+
 @pytest.fixture(scope="module", params=["logreg", "hgb"])
 def fitted(request: pytest.FixtureRequest) -> Pipeline:
-    if request.param == "logreg":
-        return _pipeline("logreg", StandardScaler(), LogisticRegression(max_iter=500))
-    return _pipeline("hgb", "passthrough", HistGradientBoostingClassifier(max_iter=60, random_state=0))
+    pipeline: Pipeline = request.getfixturevalue(f"{request.param}_pipeline")
+    return pipeline
 
 
 def _rows_with_boundaries(pipeline: Pipeline, rng: np.random.Generator) -> list[dict]:
@@ -130,3 +147,87 @@ def test_real_package_compiles_and_matches_on_its_roster(model_package: Path, da
     scorer = compile_pipeline(pipeline)
     got = np.array([scorer.predict_one(row) for row in roster.to_dict("records")])
     assert np.max(np.abs(got - pipeline.predict_proba(roster)[:, 1])) <= 1e-9
+
+
+def test_exported_data_round_trips_through_json_to_predict_proba(fitted: Pipeline) -> None:
+    data = json.loads(json.dumps(export_model_data(fitted), allow_nan=False))
+    scorer = scorer_from_data(data)
+    rows = _rows_with_boundaries(fitted, np.random.default_rng(13))
+    expected = fitted.predict_proba(pd.DataFrame(rows)[FEATURES])[:, 1]
+    got = np.array(scorer.predict_many(rows))
+    assert len(rows) > 2000
+    assert np.max(np.abs(got - expected)) <= 1e-9
+    assert scorer.family == data["family"]
+
+
+def test_real_package_data_matches_on_samples_and_roster(model_package: Path, dataset_csv: Path) -> None:
+    pipeline = joblib.load(model_package / "model.joblib")
+    scorer = scorer_from_data(json.loads(json.dumps(export_model_data(pipeline))))
+    samples = json.loads((model_package / "samples.json").read_text())
+    for sample in samples:
+        assert abs(scorer.predict_one(sample["profile"]) - sample["probability"]) <= 1e-9
+    roster = pd.read_csv(dataset_csv)[FEATURES]
+    got = np.array(scorer.predict_many(roster.to_dict("records")))
+    assert len(roster) >= 800
+    assert np.max(np.abs(got - pipeline.predict_proba(roster)[:, 1])) <= 1e-9
+
+
+_WITHOUT_SCIENCE = """
+import json, sys
+for name in ("sklearn", "scipy", "pandas", "numpy", "joblib"):
+    sys.modules[name] = None  # any import of them now raises ImportError
+from attrition.scorer import scorer_from_data
+scorer = scorer_from_data(json.load(open(sys.argv[1])))
+print(json.dumps(scorer.predict_many(json.load(open(sys.argv[2])))))
+"""
+
+
+def test_scorer_from_data_needs_no_scientific_stack(fitted: Pipeline, tmp_path: Path) -> None:
+    rows = _frame(np.random.default_rng(17), 300).to_dict("records")
+    rows = [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in rows]
+    (tmp_path / "model.json").write_text(json.dumps(export_model_data(fitted)))
+    (tmp_path / "rows.json").write_text(json.dumps(rows))
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_SCIENCE, str(tmp_path / "model.json"), str(tmp_path / "rows.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    expected = fitted.predict_proba(pd.DataFrame(rows)[FEATURES])[:, 1]
+    assert np.max(np.abs(np.array(json.loads(done.stdout)) - expected)) <= 1e-9
+
+
+def test_export_refuses_models_it_cannot_represent() -> None:
+    pipeline = _pipeline("rf", "passthrough", RandomForestClassifier(n_estimators=5, random_state=0))
+    with pytest.raises(UnsupportedModelError, match="classifier RandomForestClassifier is not compiled"):
+        export_model_data(pipeline)
+
+
+def _break_tree(data: dict) -> None:
+    tree = data["hgb"]["trees"][0]
+    tree["left"][0] = 0  # the root pointing at itself would loop forever
+
+
+@pytest.mark.parametrize(
+    ("family", "change", "message"),
+    [
+        ("logreg", lambda d: d.update(format="pickle"), "is not 'attrition.compiled-model'"),
+        ("logreg", lambda d: d["logreg"]["weights"].pop(), "weights for"),
+        ("logreg", lambda d: d["features"][0].update(scale=0.0), "zero or non-finite scale"),
+        ("logreg", lambda d: d["features"][0].update(kind="log"), "kind 'log'"),
+        ("logreg", lambda d: d["logreg"].update(intercept="x"), "not a number"),
+        ("hgb", _break_tree, "hgb.trees[0] node 0 points outside"),
+        ("hgb", lambda d: d["hgb"]["trees"][1]["value"].pop(), "different lengths"),
+        ("hgb", lambda d: d.update(family="svm"), "family 'svm'"),
+    ],
+)
+def test_malformed_data_is_refused_naming_the_field(
+    request: pytest.FixtureRequest, family: str, change: Callable[[dict], None], message: str
+) -> None:
+    data = export_model_data(request.getfixturevalue(f"{family}_pipeline"))
+    assert data["family"] == family
+    change(data)
+    with pytest.raises(ModelDataError, match=re.escape(message)):
+        scorer_from_data(data)

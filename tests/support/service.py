@@ -241,3 +241,25 @@ def serve_subprocess(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
+
+
+def add_model_json(package: Path) -> dict[str, Any]:
+    """Give a package copy the data-only model.json (as the package stage will) and a new manifest.
+
+    Returns the exported data. Until the package stage writes model.json, this is how tests get a
+    package the serving image can load.
+    """
+    import joblib
+
+    from attrition.scorer import export_model_data
+    from attrition.service.core.model_state import MODEL_DATA_FILE
+
+    data = export_model_data(joblib.load(package / "model.joblib"))
+    (package / MODEL_DATA_FILE).write_text(json.dumps(data, allow_nan=False), encoding="utf-8")
+    (package / MANIFEST).write_text(manifest_text(package))
+    return data
+
+
+def rewrite_manifest(package: Path) -> None:
+    """Re-hash a package copy after a deliberate change (so only the content check can object)."""
+    (package / MANIFEST).write_text(manifest_text(package))
