@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -13,6 +14,7 @@ from tests.support.service import (
     SECRET,
     Server,
     bearer,
+    clean_env,
     run_cli,
 )
 
@@ -45,8 +47,11 @@ def test_token_command_errors_are_one_line(
     message: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # no development secret of the developer's checkout
     monkeypatch.delenv("ATTRITION_JWT_SECRET", raising=False)
+    monkeypatch.delenv("ATTRITION_JWT_SECRET_FILE", raising=False)
     if secret is not None:
         monkeypatch.setenv("ATTRITION_JWT_SECRET", secret)
     assert cli_main(["token", "--sub", "alice", *args]) == 2
@@ -54,3 +59,27 @@ def test_token_command_errors_are_one_line(
     assert out == ""
     assert len(err.strip().splitlines()) == 1
     assert message in err
+
+
+def test_token_signs_with_the_secret_file_or_the_development_secret(tmp_path: Path) -> None:
+    secret_file = tmp_path / "jwt-secret"
+    secret_file.write_text(SECRET + "\n")
+    from_file = run_cli(
+        "token",
+        "--sub",
+        "bob",
+        "--scope",
+        "attrition:admin",
+        env=clean_env(ATTRITION_JWT_SECRET_FILE=str(secret_file)),
+    )
+    assert from_file.returncode == 0, from_file.stderr
+    assert jwt.decode(from_file.stdout.strip(), SECRET, algorithms=["HS256"])["sub"] == "bob"
+
+    dev = tmp_path / ".attrition" / "dev-secret"
+    dev.parent.mkdir()
+    dev.write_text("d" * 64)
+    from_dev = run_cli(
+        "token", "--sub", "carol", "--scope", "attrition:predict", env=clean_env(), cwd=tmp_path
+    )
+    assert from_dev.returncode == 0, from_dev.stderr
+    assert jwt.decode(from_dev.stdout.strip(), "d" * 64, algorithms=["HS256"])["sub"] == "carol"

@@ -18,7 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     purge.add_argument("--older-than", required=True, help="e.g. 180d, 12h, 30m, 2w")
     purge.add_argument(
-        "--db", type=Path, default=argparse.SUPPRESS, help="store path (default: env ATTRITION_AUDIT_DB)"
+        "--db",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="store path (default: env ATTRITION_AUDIT_DB or the path in ATTRITION_AUDIT_DB_FILE)",
     )
     purge.set_defaults(audit_handler=run_purge)
 
@@ -31,10 +34,11 @@ def run(args: argparse.Namespace) -> int:
 def run_purge(args: argparse.Namespace) -> int:
     """Delete records older than --older-than; the service may keep writing meanwhile (WAL)."""
     from attrition.service.core.audit import AuditError, connect, parse_duration, purge
+    from attrition.service.settings import SettingsError
 
     try:
         seconds = parse_duration(args.older_than)
-        path = getattr(args, "db", None) or load_settings().audit_db
+        path = getattr(args, "db", None) or load_settings().audit_location()
         if not Path(path).exists():
             return fail(f"audit store {path} does not exist (set ATTRITION_AUDIT_DB or --db)")
         connection = connect(Path(path))
@@ -42,7 +46,7 @@ def run_purge(args: argparse.Namespace) -> int:
             deleted = purge(connection, seconds)
         finally:
             connection.close()
-    except (AuditError, ValueError) as error:
+    except (AuditError, SettingsError, ValueError) as error:
         return fail(str(error))
     print(f"purged {deleted} audit records older than {args.older_than} from {path}")
     return 0

@@ -1,4 +1,8 @@
-"""`attrition token`: print a development JWT signed with the service's HS256 secret."""
+"""`attrition token`: print a development JWT signed with the service's HS256 secret.
+
+The secret is ATTRITION_JWT_SECRET or ATTRITION_JWT_SECRET_FILE, else the development secret
+that `attrition serve --dev` keeps in .attrition/dev-secret of this checkout.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Mint the token, or one line saying which flag or setting is wrong."""
+    from attrition.service.core.dev_secret import DEV_SECRET_FILE
     from attrition.service.core.tokens import SCOPES, mint_token
     from attrition.service.settings import HMAC_ALGORITHMS, SettingsError
 
@@ -36,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         return fail("--sub: must be a non-empty subject name")
     try:
         settings = load_settings()
+        if not settings.has_secret() and DEV_SECRET_FILE.is_file():
+            settings = settings.model_copy(update={"jwt_secret_file": DEV_SECRET_FILE})
         if settings.jwt_algorithm not in HMAC_ALGORITHMS:
             return fail(
                 f"tokens for {settings.jwt_algorithm} come from your identity provider; "

@@ -158,7 +158,7 @@ def build_runtime(
     return ServiceRuntime(
         settings,
         metrics=metrics,
-        audit=AuditStore(settings.audit_db, on_written=metrics.audit_written.inc),
+        audit=AuditStore(settings.audit_location(), on_written=metrics.audit_written.inc),
         verifier_factory=lambda: token_verifier(settings),
         model_loader=model_loader,
         scores_loader=scores_loader,

@@ -9,6 +9,7 @@ import httpx
 
 from tests.support.service import (
     SAMPLE_EMPLOYEE,
+    SECRET,
     bearer,
     make_token,
     rewrite_version,
@@ -94,3 +95,27 @@ def test_requests_in_flight_during_reloads_all_succeed(
     assert len(results) == 480
     assert {status for status, _ in results} == {200}
     assert {version for _, version in results} <= {original, *(f"v-{i}" for i in range(6))}
+
+
+def test_a_rotated_secret_file_takes_effect_on_reload(
+    model_package: Path, scores_csv: Path, tmp_path: Path
+) -> None:
+    secret_file = tmp_path / "jwt-secret"
+    secret_file.write_text(SECRET + "\n")
+    rotated = "r" * 48
+    settings = settings_for(tmp_path, model_package, scores_csv, jwt_secret=None, jwt_secret_file=secret_file)
+    old_admin, new_predict = make_token("attrition:admin", sub="op"), make_token(secret=rotated)
+    with serve_in_thread(settings) as server, server.client() as client:
+        assert client.post("/predict", json=SAMPLE_EMPLOYEE, headers=bearer(make_token())).status_code == 200
+        assert client.post("/predict", json=SAMPLE_EMPLOYEE, headers=bearer(new_predict)).status_code == 401
+        secret_file.write_text(rotated + "\n")
+        assert client.post("/admin/reload", headers=bearer(old_admin)).status_code == 200
+        old = client.post("/predict", json=SAMPLE_EMPLOYEE, headers=bearer(make_token()))
+        assert old.status_code == 401 and "signature" in old.json()["detail"]
+        assert client.post("/predict", json=SAMPLE_EMPLOYEE, headers=bearer(new_predict)).status_code == 200
+        # A secret file that became unusable fails the reload and keeps the rotated key serving.
+        secret_file.write_text("short")
+        failed = client.post("/admin/reload", headers=bearer(make_token("attrition:admin", secret=rotated)))
+        assert failed.status_code == 409
+        assert "ATTRITION_JWT_SECRET_FILE" in failed.json()["detail"]
+        assert client.post("/predict", json=SAMPLE_EMPLOYEE, headers=bearer(new_predict)).status_code == 200
