@@ -111,6 +111,19 @@ def private_dockerd(workdir: Path) -> Iterator[Docker]:
             process.kill()
             process.wait(timeout=10)
         log.close()
+        _unmount_below(workdir)
+
+
+def _unmount_below(workdir: Path) -> None:
+    """Unmount what dockerd left mounted under `workdir` (e.g. exec/netns/default), deepest first.
+
+    Without this the temporary directory cannot be removed.
+    """
+    root = str(workdir.resolve())
+    with Path("/proc/self/mountinfo").open(encoding="utf-8") as mountinfo:
+        points = [line.split()[4] for line in mountinfo]
+    for point in sorted((p for p in points if p == root or p.startswith(root + "/")), reverse=True):
+        subprocess.run(["umount", "--lazy", point], capture_output=True, timeout=30, check=False)
 
 
 def debian_base_tarball(cache_dir: Path) -> Path:
