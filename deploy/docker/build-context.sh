@@ -2,11 +2,13 @@
 # Assemble the docker build context for deploy/docker/Dockerfile in OUT (recreated):
 #   wheels/   the attrition wheel, every pinned wheel of the serving set, and pip's own wheel
 #   model/    (with --package) the model package and optionally the batch scores, for the `model` stage
+#   app/      params.yaml, for the `tools` stage
 # Wheels are fetched here, on the host, for CPython 3.11 on glibc >= 2.17 x86_64, so the image build
 # itself needs no network and no CA bundle.
 #
 # usage: build-context.sh OUT [--requirements FILE] [--package DIR] [--scores CSV]
-#   --requirements  requirements-serve.txt (default) or requirements-serve-pickle.txt
+#   --requirements  requirements-serve.txt (default), requirements-serve-pickle.txt, or
+#                   requirements-tools.txt: the whole project (../../requirements.txt) for the jobs image
 # env:  PYTHON  the interpreter whose pip downloads (default: python3)
 set -euo pipefail
 
@@ -28,8 +30,8 @@ repo=$(cd "$here/../.." && pwd)
 python=${PYTHON:-python3}
 PIP_VERSION=23.2.1
 
-if [ ! -f "$here/$requirements" ]; then
-  echo "error: --requirements $requirements: no such file in $here; use requirements-serve.txt or requirements-serve-pickle.txt" >&2
+if [ "$requirements" != requirements-tools.txt ] && [ ! -f "$here/$requirements" ]; then
+  echo "error: --requirements $requirements: no such file in $here; use requirements-serve.txt, requirements-serve-pickle.txt or requirements-tools.txt" >&2
   exit 2
 fi
 if [ -n "$package" ] && [ ! -f "$package/MANIFEST.sha256" ]; then
@@ -41,10 +43,19 @@ rm -rf "$out"
 mkdir -p "$out/wheels"
 pip=("$python" -m pip --disable-pip-version-check --quiet)
 "${pip[@]}" wheel --no-deps --wheel-dir "$out/wheels" "$repo"
-"${pip[@]}" download --no-deps --only-binary=:all: --implementation cp --python-version 3.11 \
-  --abi cp311 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-  --platform manylinux_2_28_x86_64 --dest "$out/wheels" -r "$here/$requirements" "pip==$PIP_VERSION"
 cp "$here/Dockerfile" "$here"/requirements-serve*.txt "$out/"
+if [ "$requirements" = requirements-tools.txt ]; then
+  # The whole project minus its editable self; a few of its pins exist only as sdists, so wheels
+  # are built here (same interpreter family as the image: CPython 3.11, glibc x86_64).
+  grep -v '^-e ' "$repo/requirements.txt" > "$out/requirements-tools.txt"
+  "${pip[@]}" wheel --no-deps --wheel-dir "$out/wheels" -r "$out/requirements-tools.txt" "pip==$PIP_VERSION"
+else
+  "${pip[@]}" download --no-deps --only-binary=:all: --implementation cp --python-version 3.11 \
+    --abi cp311 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+    --platform manylinux_2_28_x86_64 --dest "$out/wheels" -r "$here/$requirements" "pip==$PIP_VERSION"
+fi
+mkdir -p "$out/app"
+cp "$repo/params.yaml" "$out/app/params.yaml"  # the jobs image's pipeline parameters (monitor)
 [ ! -f "$here/.dockerignore" ] || cp "$here/.dockerignore" "$out/"
 mkdir -p "$out/model"
 if [ -n "$package" ]; then

@@ -141,7 +141,15 @@ class Running:
     audit_dir: Path
 
 
-def _start(built: Built, image: str, tmp_path: Path, *, mount_models: bool) -> Running:
+def _start(
+    built: Built,
+    image: str,
+    tmp_path: Path,
+    *,
+    mount_models: bool,
+    env: tuple[str, ...] = (),
+    ready: str = "/readyz",
+) -> Running:
     """`docker run` as the chart runs the pod: read-only root, only /tmp and the audit dir writable."""
     port = _free_port()
     secret = secrets.token_urlsafe(48)
@@ -167,6 +175,7 @@ def _start(built: Built, image: str, tmp_path: Path, *, mount_models: bool) -> R
         "--volume",
         f"{audit_dir}:/var/lib/attrition",
         *mounts,
+        *(item for pair in (("--env", value) for value in env) for item in pair),
         "--env",
         f"ATTRITION_JWT_SECRET={secret}",
         "--env",
@@ -186,7 +195,7 @@ def _start(built: Built, image: str, tmp_path: Path, *, mount_models: bool) -> R
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
         try:
-            if httpx.get(f"{running.url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{running.url}{ready}", timeout=2).status_code == 200:
                 return running
         except httpx.TransportError:
             pass
@@ -294,3 +303,30 @@ def test_model_image_serves_its_baked_package_within_the_size_budget(
         size = f"{compressed_mb:.0f} MB compressed, {unpacked_mb:.0f} MB unpacked"
         print(f"\n{size} ({built.model}, {built.requirements})")
     assert compressed_mb <= BUDGET_MB[built.requirements]
+
+
+def test_fallback_mode_serves_only_the_baked_batch_scores(built: Built, tmp_path: Path) -> None:
+    """The chart's fallback Deployment: same image, ATTRITION_PACKAGE pointing at nothing."""
+    running = _start(
+        built,
+        built.model,
+        tmp_path,
+        mount_models=False,
+        env=("ATTRITION_PACKAGE=/nonexistent/no-model",),
+        ready="/healthz",
+    )
+    try:
+        assert httpx.get(f"{running.url}/readyz", timeout=5).status_code == 503
+        headers = {"Authorization": f"Bearer {mint_token(running.secret, 'attrition:predict')}"}
+        answer = httpx.post(
+            f"{running.url}/predict", json={**EMPLOYEE, "employee_id": "E00001"}, headers=headers, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["source"] == "batch"
+        assert (
+            httpx.post(f"{running.url}/predict", json=EMPLOYEE, headers=headers, timeout=10).status_code
+            == 503
+        )
+        assert httpx.get(f"{running.url}/scores/E00001", headers=headers, timeout=10).status_code == 200
+    finally:
+        built.docker.run("rm", "--force", running.name, check=False)

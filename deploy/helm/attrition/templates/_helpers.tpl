@@ -72,6 +72,8 @@ vault.hashicorp.com/agent-inject: "true"
 vault.hashicorp.com/role: {{ $v.role | quote }}
 vault.hashicorp.com/agent-run-as-user: "10001"
 vault.hashicorp.com/agent-run-as-group: "10001"
+vault.hashicorp.com/agent-requests-cpu: {{ $v.agentRequestsCpu | quote }}
+vault.hashicorp.com/agent-requests-mem: {{ $v.agentRequestsMem | quote }}
 vault.hashicorp.com/agent-limits-cpu: {{ $v.agentLimitsCpu | quote }}
 vault.hashicorp.com/agent-limits-mem: {{ $v.agentLimitsMem | quote }}
 {{- if .job }}
