@@ -29,6 +29,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 python=${PYTHON:-python3}
 PIP_VERSION=23.2.1
+SETUPTOOLS_VERSION=65.5.0  # what python3.11's venv ships; only the tools image needs it
 
 if [ "$requirements" != requirements-tools.txt ] && [ ! -f "$here/$requirements" ]; then
   echo "error: --requirements $requirements: no such file in $here; use requirements-serve.txt, requirements-serve-pickle.txt or requirements-tools.txt" >&2
@@ -47,7 +48,8 @@ cp "$here/Dockerfile" "$here"/requirements-serve*.txt "$out/"
 if [ "$requirements" = requirements-tools.txt ]; then
   # The whole project minus its editable self; a few of its pins exist only as sdists, so wheels
   # are built here (same interpreter family as the image: CPython 3.11, glibc x86_64).
-  grep -v '^-e ' "$repo/requirements.txt" > "$out/requirements-tools.txt"
+  # pip freeze leaves setuptools out of requirements.txt, but zc.lockfile (DVC) declares it.
+  { grep -v '^-e ' "$repo/requirements.txt"; echo "setuptools==$SETUPTOOLS_VERSION"; } > "$out/requirements-tools.txt"
   "${pip[@]}" wheel --no-deps --wheel-dir "$out/wheels" -r "$out/requirements-tools.txt" "pip==$PIP_VERSION"
 else
   "${pip[@]}" download --no-deps --only-binary=:all: --implementation cp --python-version 3.11 \
