@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from attrition import __version__
 from attrition.service.api.errors import install_error_handlers
@@ -66,11 +67,15 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
                 await purger
             await asyncio.to_thread(runtime.stop)
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI and ReDoc from assets installed with the package (pinned
+    # fastapi-offline), where FastAPI's default pages load them from a CDN: /docs works offline
+    # and in clusters without egress. The validator badge would call validator.swagger.io.
+    app = FastAPIOffline(
         title="Attrition Predictor",
         version=__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.runtime = runtime
     for router in ROUTERS:

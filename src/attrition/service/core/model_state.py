@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from attrition.artifact import (
+    MODEL_DATA_FILE,
+    PREDICTION_TOLERANCE,
+    PackageContents,
+    Sample,
+    read_package,
+)
 from attrition.scorer import CompiledScorer, ModelDataError, PipelineScorer, build_scorer, scorer_from_data
-
-# Until attrition.artifact owns the package's file names (issue 15), the data-only model's lives here.
-MODEL_DATA_FILE = "model.json"
-SAMPLE_TOLERANCE = 1e-9
 
 
 class ModelLoadError(Exception):
@@ -52,28 +55,25 @@ def _read_json(package_dir: Path, name: str) -> Any:
         raise ModelLoadError(f"{package_dir}: {name} is unreadable ({error})") from None
 
 
-def _state(package_dir: Path, metadata: Any, scorer: CompiledScorer | PipelineScorer) -> ModelState:
-    try:
-        version, threshold = str(metadata["model_version"]), float(metadata["decision_threshold"])
-        roles = tuple(str(role) for role in metadata["features"]["job_roles"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ModelLoadError(f"{package_dir}: metadata.json lacks {error}") from None
-    return ModelState(version, threshold, roles, frozenset(roles), scorer, package_dir, time.time())
+def _state(contents: PackageContents, scorer: CompiledScorer | PipelineScorer) -> ModelState:
+    roles = tuple(contents.job_roles)
+    version, threshold = contents.model_version, contents.decision_threshold
+    return ModelState(version, threshold, roles, frozenset(roles), scorer, contents.path, time.time())
 
 
-def check_samples(package_dir: Path, scorer: CompiledScorer, samples: Any) -> None:
-    """The scorer must reproduce every recorded sample probability to SAMPLE_TOLERANCE."""
-    if not isinstance(samples, list) or not samples:
+def check_samples(package_dir: Path, scorer: CompiledScorer, samples: list[Sample]) -> None:
+    """The scorer must reproduce every recorded sample probability to PREDICTION_TOLERANCE."""
+    if not samples:
         raise ModelLoadError(f"{package_dir}: samples.json holds no sample profiles")
     for number, sample in enumerate(samples, 1):
         try:
-            got, want = scorer.predict_one(sample["profile"]), float(sample["probability"])
+            got = scorer.predict_one(sample.profile)
         except (KeyError, TypeError, ValueError) as error:
             raise ModelLoadError(f"{package_dir}: sample profile {number} is malformed ({error})") from None
-        if not abs(got - want) <= SAMPLE_TOLERANCE:
+        if not abs(got - sample.probability) <= PREDICTION_TOLERANCE:
             raise ModelLoadError(
                 f"{package_dir}: {MODEL_DATA_FILE} predicts {got!r} for sample profile {number}, "
-                f"recorded {want!r} (tolerance {SAMPLE_TOLERANCE})"
+                f"recorded {sample.probability!r} (tolerance {PREDICTION_TOLERANCE})"
             )
 
 
@@ -81,14 +81,9 @@ def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> 
     """Verify and load a package: model.json when present, else model.joblib if allowed.
 
     `allow_pickle` defaults to "scikit-learn is installed". Raises ModelLoadError or
-    attrition.verify.PackageError with a one-line reason on any failure.
+    attrition.artifact.PackageError with a one-line reason on any failure.
     """
-    # Both pull in pandas; imported here so the model.json path is the only cost of importing
-    # this module. TODO(issue 15): attrition.artifact's manifest check, importable without pandas.
-    from attrition import verify
-    from attrition.dataset import FEATURES
-
-    verify.check_manifest(package_dir)  # every hash before any file is parsed
+    contents = read_package(package_dir)  # every hash before any file is parsed; never unpickles
     if (package_dir / MODEL_DATA_FILE).is_file():
         try:
             scorer = scorer_from_data(
@@ -96,15 +91,17 @@ def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> 
             )
         except ModelDataError as error:
             raise ModelLoadError(f"{package_dir}: {MODEL_DATA_FILE}: {error}") from None
-        check_samples(package_dir, scorer, _read_json(package_dir, verify.SAMPLES_FILE))
-        return _state(package_dir, _read_json(package_dir, verify.METADATA_FILE), scorer)
+        check_samples(package_dir, scorer, contents.samples)
+        return _state(contents, scorer)
     if not (scikit_learn_installed() if allow_pickle is None else allow_pickle):
         raise ModelLoadError(
             f"{package_dir}: no {MODEL_DATA_FILE}, and model.joblib needs scikit-learn, which this "
             "install does not have; repackage the model with a release that writes model.json"
         )
-    package = verify.load_package(package_dir)
-    verify.check_predictions(package)  # the recorded sample probabilities must reproduce here too
-    samples = _read_json(package_dir, verify.SAMPLES_FILE)
-    fallback = build_scorer(package.model, FEATURES, [sample["profile"] for sample in samples])
-    return _state(package_dir, package.metadata, fallback)
+    from attrition.artifact import check_predictions, load_package  # unpickles: scikit-learn only
+    from attrition.dataset import FEATURES
+
+    package = load_package(package_dir)
+    check_predictions(package)  # the recorded sample probabilities must reproduce here too
+    fallback = build_scorer(package.model, FEATURES, [sample.profile for sample in contents.samples])
+    return _state(contents, fallback)

@@ -188,3 +188,13 @@ def test_uncompilable_model_is_served_through_the_pipeline(
         reply = client.post("/predict", json=SAMPLE_EMPLOYEE)
     assert reply.status_code == 200
     assert reply.json()["attrition_probability"] == round(_expected(pipeline, SAMPLE_EMPLOYEE), 4)
+
+
+def test_an_unknown_employee_id_is_scored_from_the_inputs_and_echoed(live: Server, pipeline: Any) -> None:
+    with live.client(headers=bearer(make_token())) as client:
+        reply = client.post("/predict", json={**SAMPLE_EMPLOYEE, "employee_id": "NOT-ON-ROSTER-1"})
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["employee_id"] == "NOT-ON-ROSTER-1"
+    assert body["source"] == "model"
+    assert body["attrition_probability"] == round(_expected(pipeline, SAMPLE_EMPLOYEE), 4)

@@ -38,7 +38,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     summary="Attrition probability for one employee",
 )
 async def predict(employee: EmployeeFeatures, access: PredictAccess) -> Response:
-    """Live score from the verified model; batch score (source=batch) if no model is loaded."""
+    """Live score from the verified model; batch score (source=batch) if no model is loaded.
+
+    The score depends only on age, job_role, monthly_income and years_at_company. `employee_id`
+    is echoed and audited, never looked up, so an id unknown to the roster still gets a 200 and
+    its score; it selects the nightly batch score only while no model is loaded.
+    """
     runtime = access.runtime
     state = runtime.current  # read once: a reload mid-request does not affect this request
     if state is not None:
