@@ -1,4 +1,4 @@
-"""The verdict rules: declared minimums first, then the thresholds, with intervals deciding decay and fairness."""
+"""The verdict rules: declared minimums first, then thresholds; intervals decide decay and fairness."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ def test_drift_alerts_above_the_level_the_rows_allow() -> None:
         (0.20, 0.25, 40, "insufficient_data"),  # too few flagged rows to say anything
     ],
 )
-def test_decay_needs_both_the_drop_and_the_interval(value: float, high: float, support: int, verdict: str) -> None:
+def test_decay_needs_both_the_drop_and_the_interval(
+    value: float, high: float, support: int, verdict: str
+) -> None:
     estimate = Estimate(value, value - 0.03, high, support)
     result = decay_check("precision", "90d", estimate, BASELINE, max_drop=0.05, min_support=50)
     assert result.verdict == verdict
@@ -75,19 +77,25 @@ def _bands(recalls: dict[str, float], positives: int) -> tuple[np.ndarray, np.nd
 
 def test_fairness_alerts_only_when_the_gap_lower_bound_exceeds_the_limit() -> None:
     y, decided, groups = _bands({"<30": 0.9, "30-44": 0.6, "45+": 0.75}, 200)
-    result = fairness_check("90d", group_recall(y, decided, groups, n=1000, seed=1, min_positives=100), max_gap=0.05)
+    result = fairness_check(
+        "90d", group_recall(y, decided, groups, n=1000, seed=1, min_positives=100), max_gap=0.05
+    )
     assert result.verdict == "alert" and result.figures["gap"]["ci95"][0] > 0.05
 
 
 def test_fairness_with_equal_recalls_is_ok() -> None:
     y, decided, groups = _bands({"<30": 0.75, "30-44": 0.75, "45+": 0.75}, 200)
-    result = fairness_check("90d", group_recall(y, decided, groups, n=1000, seed=1, min_positives=100), max_gap=0.05)
+    result = fairness_check(
+        "90d", group_recall(y, decided, groups, n=1000, seed=1, min_positives=100), max_gap=0.05
+    )
     assert result.verdict == "ok"
 
 
 def test_fairness_with_a_thin_band_is_insufficient_even_with_a_huge_gap() -> None:
     y, decided, groups = _bands({"<30": 1.0, "30-44": 0.1, "45+": 0.5}, 40)
-    result = fairness_check("90d", group_recall(y, decided, groups, n=1000, seed=1, min_positives=100), max_gap=0.05)
+    result = fairness_check(
+        "90d", group_recall(y, decided, groups, n=1000, seed=1, min_positives=100), max_gap=0.05
+    )
     assert result.verdict == "insufficient_data" and "too few positives" in result.reason
 
 
@@ -141,7 +149,9 @@ def test_score_drift_ignores_other_models_and_batch_answers() -> None:
     rng = np.random.default_rng(2)
     traffic = _traffic(600, 6500, 999_000.0, rng)
     traffic.loc[:299, "model_version"] = "v2-old"
-    results = drift_checks(_reference(), traffic, now=1_000_000.0, model_version="v3-test", params=MonitorParams())
+    results = drift_checks(
+        _reference(), traffic, now=1_000_000.0, model_version="v3-test", params=MonitorParams()
+    )
     score = next(r for r in results if r.subject == "score" and r.window == "1d")
     assert score.rows == 300 and score.verdict == "insufficient_data"
 
@@ -150,7 +160,9 @@ def test_labelled_checks_report_decay_and_fairness_with_counts() -> None:
     rng = np.random.default_rng(3)
     labelled = _traffic(400, 6500, 0.0, rng)
     labelled["attrition"] = rng.integers(0, 2, 400)
-    results = labelled_checks(_reference(), labelled, window="90d", age_edges=[30, 45], params=MonitorParams())
+    results = labelled_checks(
+        _reference(), labelled, window="90d", age_edges=[30, 45], params=MonitorParams()
+    )
     assert [(r.check, r.subject) for r in results] == [
         ("decay", "recall"),
         ("decay", "precision"),
@@ -160,7 +172,9 @@ def test_labelled_checks_report_decay_and_fairness_with_counts() -> None:
     assert all(r.figures["ci95"][0] is not None for r in results[:2])
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90d", 90 * 86400), ("12h", 43200), ("30s", 30), ("2w", 1209600)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90d", 90 * 86400), ("12h", 43200), ("30s", 30), ("2w", 1209600)]
+)
 def test_durations(text: str, seconds: int) -> None:
     assert duration_seconds(text) == seconds
 

@@ -74,7 +74,9 @@ def _outcomes(tmp_path: Path, text: str) -> Path:
 
 
 def test_outcomes_are_validated(tmp_path: Path) -> None:
-    good = read_outcomes(_outcomes(tmp_path, "employee_id,attrition,observed_at\nE1,1,2026-11-01T00:00:00+00:00\n"))
+    good = read_outcomes(
+        _outcomes(tmp_path, "employee_id,attrition,observed_at\nE1,1,2026-11-01T00:00:00+00:00\n")
+    )
     assert good["attrition"].tolist() == [1]
     for text, message in [
         ("employee_id,attrition\nE1,1\n", "missing column"),
@@ -87,7 +89,11 @@ def test_outcomes_are_validated(tmp_path: Path) -> None:
 
 def test_join_uses_each_employees_latest_prediction_and_outcome() -> None:
     predictions = pd.DataFrame(
-        {"employee_id": ["E1", "E1", "E2", None], "ts": [1.0, 2.0, 1.0, 1.0], "decision": [False, True, True, True]}
+        {
+            "employee_id": ["E1", "E1", "E2", None],
+            "ts": [1.0, 2.0, 1.0, 1.0],
+            "decision": [False, True, True, True],
+        }
     )
     outcomes = pd.DataFrame(
         {

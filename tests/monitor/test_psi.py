@@ -32,7 +32,8 @@ def test_a_value_missing_on_one_side_gets_evidentlys_share_of_0_0001() -> None:
 
 
 def test_numeric_column_uses_sturges_bins_over_both_samples() -> None:
-    # 64 values 0..63 -> log2(64) + 1 = 7 bins of width 9: [0,9) [9,18) [18,27) [27,36) [36,45) [45,54) [54,63]
+    # 64 values 0..63 -> log2(64) + 1 = 7 bins of width 9:
+    # [0,9) [9,18) [18,27) [27,36) [36,45) [45,54) [54,63]
     reference = profile_column(np.arange(32), numeric=True, max_values=1000)
     current = np.arange(32, 64)
     ref = np.array([9, 9, 9, 5, 0, 0, 0]) / 32
@@ -78,7 +79,9 @@ def test_a_quantile_compressed_reference_gives_nearly_the_same_psi() -> None:
 def test_income_psi_between_dataset_versions_matches_the_issues_measurements() -> None:
     training = generate_frame(3, 640, seed=11)["monthly_income"].to_numpy()
     reference = profile_column(training, numeric=True, max_values=10000)
-    by_version = {v: psi(reference, generate_frame(v, 2000, seed=50 + v)["monthly_income"]) for v in (3, 5, 6, 8)}
+    by_version = {
+        v: psi(reference, generate_frame(v, 2000, seed=50 + v)["monthly_income"]) for v in (3, 5, 6, 8)
+    }
     assert by_version[3] < 0.1
     assert 0.35 < by_version[5] < 0.8
     assert 0.9 < by_version[6] < 1.6

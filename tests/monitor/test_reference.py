@@ -1,4 +1,4 @@
-"""The reference profile: what build_reference freezes is what read_reference gives back, behind the manifest."""
+"""The reference profile: build_reference freezes what read_reference returns, behind the manifest."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def _train(rows: int = 300) -> pd.DataFrame:
 def test_round_trip_keeps_profiles_and_baselines() -> None:
     train = _train()
     probabilities = np.random.default_rng(1).uniform(0, 1, len(train))
-    baselines = baselines_from_labelled(train["attrition"].to_numpy(), probabilities, 0.5, source="t", n=200, seed=1)
+    baselines = baselines_from_labelled(
+        train["attrition"].to_numpy(), probabilities, 0.5, source="t", n=200, seed=1
+    )
     document = json.loads(json.dumps(build_reference(train, probabilities, baselines)))
     reference = parse_reference(document)
     assert reference.columns["years_at_company"].kind == "counts"  # 20 distinct values: one bin each
@@ -70,12 +72,12 @@ def test_package_reference_is_read_only_behind_the_manifest(
     document = json.loads((package / REFERENCE_FILE).read_text())
     document["baselines"]["precision"]["value"] = 0.99
     (package / REFERENCE_FILE).write_text(json.dumps(document))
-    with pytest.raises(ProfileError, match="reference.json was changed"):
+    with pytest.raises(ProfileError, match=r"reference\.json was changed"):
         read_reference(package)
 
 
 def test_a_package_without_a_reference_says_what_is_missing(model_package: Path, tmp_path: Path) -> None:
     package = Path(shutil.copytree(model_package, tmp_path / "pkg"))
     (package / MANIFEST).write_text(manifest_text(package))
-    with pytest.raises(ProfileError, match="no reference.json"):
+    with pytest.raises(ProfileError, match=r"no reference\.json"):
         read_reference(package)

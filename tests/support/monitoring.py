@@ -43,7 +43,9 @@ def package_with_reference(package: Path, dataset_csv: Path, destination: Path) 
     copy = Path(shutil.copytree(package, destination))
     loaded = load_package(copy)
     split = loaded.metadata["params"]["train"]
-    train, _ = holdout_split(read_dataset(dataset_csv), test_size=split["test_size"], seed=split["split_seed"])
+    train, _ = holdout_split(
+        read_dataset(dataset_csv), test_size=split["test_size"], seed=split["split_seed"]
+    )
     version = int(loaded.metadata["dataset"]["version"])
     evaluation = generate_frame(version, EVALUATION_ROWS, seed=EVALUATION_SEED)
     baselines = baselines_from_labelled(
@@ -98,11 +100,23 @@ def serve(package: Path, scores: Path, workdir: Path) -> Iterator[Service]:
     token_file = workdir / "token"
     token_file.write_text(predict_token(), encoding="utf-8")
     env = {**os.environ, "ATTRITION_JWT_SECRET": SECRET, "ATTRITION_AUDIT_DB": str(audit_db)}
-    command = [sys.executable, "-m", "attrition.cli", "serve", "--package", str(package), "--scores", str(scores)]
+    command = [
+        sys.executable,
+        "-m",
+        "attrition.cli",
+        "serve",
+        "--package",
+        str(package),
+        "--scores",
+        str(scores),
+    ]
     log = workdir / "serve.log"
     with log.open("w") as handle:
         proc = subprocess.Popen(
-            [*command, "--port", str(port), "--log-level", "warning"], env=env, stdout=handle, stderr=subprocess.STDOUT
+            [*command, "--port", str(port), "--log-level", "warning"],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
 
