@@ -193,6 +193,12 @@ def labelled_checks(
         for metric in ("recall", "precision")
     ]
     with_age = labelled.dropna(subset=["age"])
+    if with_age.empty:
+        reason = "no labelled predictions with an age in the window"
+        results.append(
+            CheckResult("fairness", "age_band_recall_gap", window, "insufficient_data", 0, reason, {})
+        )
+        return results
     bands = age_band_labels(with_age["age"], age_edges).to_numpy()
     gap = group_recall(
         with_age["attrition"].to_numpy(int),

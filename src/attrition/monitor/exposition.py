@@ -85,7 +85,7 @@ def build_registry(
             ):
                 if value is not None:
                     rate.labels(result.subject, bound).set(value)
-        else:
+        elif "gap" in figures:
             for bound, value in zip(
                 ("value", "low", "high"), (figures["gap"]["value"], *figures["gap"]["ci95"]), strict=True
             ):
