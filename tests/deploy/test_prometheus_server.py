@@ -106,6 +106,7 @@ def test_prometheus_scrapes_service_and_monitor_and_the_drift_alert_fires(
         }
         (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
         static = [sys.executable, "-m", "http.server", str(static_port), "--bind", "127.0.0.1"]
+        static += ["--directory", str(textfiles)]
         server = [
             prometheus,
             f"--config.file={tmp_path / 'prometheus.yml'}",
@@ -114,7 +115,7 @@ def test_prometheus_scrapes_service_and_monitor_and_the_drift_alert_fires(
         ]
         api = f"http://127.0.0.1:{prom_port}/api/v1"
         with (
-            _process([*static[:3], "--directory", str(textfiles), *static[3:]], tmp_path / "static.log"),
+            _process(static, tmp_path / "static.log"),
             _process(server, tmp_path / "prometheus.log"),
         ):
 

@@ -167,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outcomes", type=Path, required=True, help="CSV of true outcomes to write")
     parser.add_argument("--seed", type=int, help="generator seed (default: a fresh random one, printed)")
     args = parser.parse_args(argv)
-    seed = secrets.randbelow(2**31 - 1) + 1 if args.seed is None else args.seed
+    seed = args.seed
+    while seed is None or (args.seed is None and seed == 1234 + args.population_version):
+        seed = secrets.randbelow(2**31 - 1) + 1  # fresh, and never the pipeline's training seed
     problems = []
     if args.population_version < 1:
         problems.append(f"--population-version {args.population_version}: use a dataset version >= 1")
