@@ -23,6 +23,7 @@ def _simulate(service: Service, version: int, rows: int, seed: int, outcomes: Pa
         ]
     )
     assert code in (0, 1)  # 1 while the service still refuses tenure > age - 16 (parity, reported)
+    service.wait_audited()
 
 
 def _monitor(package: Path, service: Service, outcomes: Path, out: Path, *extra: str) -> tuple[int, dict]:
