@@ -103,7 +103,8 @@ def decay_check(
     confirmed = drop > max_drop and estimate.high < baseline.value
     reason = (
         f"{subject} {estimate.value:.3f} (95% CI {estimate.low:.3f}-{estimate.high:.3f}, "
-        f"n={estimate.support}) vs baseline {baseline.value:.3f}: drop {drop * 100:+.1f} pp"
+        f"n={estimate.support}) vs baseline {baseline.value:.3f}: "
+        f"{'drop' if drop >= 0 else 'rise'} {abs(drop) * 100:.1f} pp"
     )
     return CheckResult(
         "decay", subject, window, "alert" if confirmed else "ok", estimate.support, reason, figures
