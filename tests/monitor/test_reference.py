@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from attrition.artifact import MANIFEST, manifest_text
 from attrition.monitor.reference import (
     REFERENCE_FILE,
     ProfileError,
@@ -18,7 +19,6 @@ from attrition.monitor.reference import (
     parse_reference,
     read_reference,
 )
-from attrition.verify import MANIFEST, manifest_text
 from tests.support.monitoring import package_with_reference
 
 

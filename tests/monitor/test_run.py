@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from attrition.artifact import load_package
 from attrition.dataset import FEATURES
 from attrition.generate import generate_frame
 from attrition.monitor.run import main
 from attrition.monitor.simulate import draw_population, outcomes_csv
 from attrition.service.audit import _INSERT, connect
-from attrition.verify import load_package
 from tests.support.monitoring import audited_rows, package_with_reference
 
 

@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from attrition.artifact import MANIFEST, load_package, manifest_text
 from attrition.dataset import FEATURES, holdout_split, read_dataset
 from attrition.generate import generate_frame
 from attrition.monitor.reference import REFERENCE_FILE, baselines_from_labelled, build_reference
 from attrition.service.auth import SCOPE_PREDICT, mint_token
-from attrition.verify import MANIFEST, load_package, manifest_text
 
 SECRET = secrets.token_urlsafe(48)
 START_TIMEOUT_S = 60.0
@@ -42,11 +42,11 @@ def package_with_reference(package: Path, dataset_csv: Path, destination: Path) 
     """A copy of `package` with reference.json frozen from its training split, manifest rewritten."""
     copy = Path(shutil.copytree(package, destination))
     loaded = load_package(copy)
-    split = loaded.metadata["params"]["train"]
+    split = loaded.metadata.params["train"]
     train, _ = holdout_split(
         read_dataset(dataset_csv), test_size=split["test_size"], seed=split["split_seed"]
     )
-    version = int(loaded.metadata["dataset"]["version"])
+    version = loaded.metadata.dataset.version
     evaluation = generate_frame(version, EVALUATION_ROWS, seed=EVALUATION_SEED)
     baselines = baselines_from_labelled(
         evaluation["attrition"].to_numpy(),

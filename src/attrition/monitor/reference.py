@@ -10,7 +10,6 @@ supports, measured on the largest labelled evaluation data the pipeline has. The
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attrition.artifact import PackageContents, PackageError, read_package
 from attrition.confidence import recall_precision
 from attrition.dataset import FEATURES, NUMERIC_FEATURES
 from attrition.monitor.psi import ColumnProfile, profile_column
-from attrition.verify import PackageError, check_manifest
 
 REFERENCE_FILE = "reference.json"
 FORMAT = 1
@@ -141,19 +140,23 @@ def parse_reference(document: Any, *, source: str = REFERENCE_FILE) -> Reference
     return Reference(columns, baselines, source_name, None if threshold is None else float(threshold))
 
 
+def reference_of(contents: PackageContents) -> Reference:
+    """The reference profile of a package whose manifest has already been checked."""
+    if not (contents.path / REFERENCE_FILE).is_file():
+        raise ProfileError(
+            f"{contents.path}: no {REFERENCE_FILE}; the package stage must freeze the training profile in it"
+        )
+    try:
+        document = contents.document(REFERENCE_FILE)
+    except PackageError as error:
+        raise ProfileError(str(error)) from None
+    return parse_reference(document, source=str(contents.path / REFERENCE_FILE))
+
+
 def read_reference(package_dir: Path) -> Reference:
     """The package's reference profile, read only after its manifest checks out."""
     try:
-        check_manifest(package_dir)
+        contents = read_package(package_dir)
     except PackageError as error:
         raise ProfileError(str(error)) from None
-    path = package_dir / REFERENCE_FILE
-    if not path.is_file():
-        raise ProfileError(
-            f"{package_dir}: no {REFERENCE_FILE}; the package stage must freeze the training profile into it"
-        )
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ProfileError(f"{path}: unreadable ({error})") from None
-    return parse_reference(document, source=str(path))
+    return reference_of(contents)

@@ -19,20 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from attrition.artifact import PackageError, read_package
 from attrition.atomic import atomic_write_text
 from attrition.monitor.checks import CheckResult, drift_checks, duration_seconds, labelled_checks, worst
 from attrition.monitor.exposition import build_registry, write_textfile
 from attrition.monitor.predictions import InputError, join_outcomes, read_outcomes, read_predictions
-from attrition.monitor.reference import ProfileError, Reference, read_reference
+from attrition.monitor.reference import ProfileError, Reference, reference_of
 from attrition.params import Params, ParamsError, load_params
-from attrition.verify import METADATA_FILE
-
-
-def _package_identity(package_dir: Path) -> tuple[str, list[int] | None]:
-    """Model version and the age bands it was evaluated with (reference.json was checked already)."""
-    metadata = json.loads((package_dir / METADATA_FILE).read_text(encoding="utf-8"))
-    bands = metadata.get("params", {}).get("evaluate", {}).get("age_bands")
-    return str(metadata["model_version"]), bands
 
 
 def monitor(
@@ -109,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             duration_seconds(since)
         except ValueError as error:
             raise InputError(f"--since: {error}") from None
-        reference = read_reference(args.package)
-        model_version, bands = _package_identity(args.package)
+        contents = read_package(args.package)  # manifest first: nothing unpickled, nothing unverified
+        reference = reference_of(contents)
+        model_version = contents.model_version
+        bands = contents.metadata.params.get("evaluate", {}).get("age_bands")  # the bands it was judged by
         results, counts = monitor(
             reference,
             model_version,
@@ -121,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             since=since,
             now=now,
         )
-    except (ParamsError, ProfileError, InputError) as error:
+    except (ParamsError, PackageError, ProfileError, InputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     verdicts = summary(results)
