@@ -70,17 +70,13 @@ def _profile_dict(profile: ColumnProfile) -> dict[str, Any]:
     return {"kind": "counts", "rows": profile.rows, "counts": [list(item) for item in profile.counts]}
 
 
-def build_reference(
-    train_frame: pd.DataFrame,
-    train_probabilities: np.ndarray,
-    baselines: dict[str, Any],
-    *,
-    max_values: int = 10000,
+def profile_columns(
+    train_frame: pd.DataFrame, train_probabilities: np.ndarray, *, max_values: int = 10000
 ) -> dict[str, Any]:
-    """The reference.json document: training rows' feature and score profiles plus the decay baselines.
+    """The PSI half of reference.json: each feature's and the score's profile on the training rows.
 
-    `baselines` comes from `baselines_from_labelled` on the evaluation rows (never the training rows:
-    their recall flatters the model).
+    Separate from the baselines so the stage that holds the model and the training split (train) can
+    compute it, and the package stage only assembles.
     """
     if len(train_frame) != len(train_probabilities):
         raise ProfileError(
@@ -97,7 +93,30 @@ def build_reference(
     columns[SCORE] = _profile_dict(
         profile_column(np.asarray(train_probabilities, dtype=float), numeric=True, max_values=max_values)
     )
-    return {"format": FORMAT, "training_rows": len(train_frame), "columns": columns, "baselines": baselines}
+    return columns
+
+
+def assemble_reference(
+    columns: dict[str, Any], baselines: dict[str, Any], training_rows: int
+) -> dict[str, Any]:
+    """reference.json from its two halves (`profile_columns` and `baselines_from_labelled`)."""
+    return {"format": FORMAT, "training_rows": training_rows, "columns": columns, "baselines": baselines}
+
+
+def build_reference(
+    train_frame: pd.DataFrame,
+    train_probabilities: np.ndarray,
+    baselines: dict[str, Any],
+    *,
+    max_values: int = 10000,
+) -> dict[str, Any]:
+    """The reference.json document: training rows' feature and score profiles plus the decay baselines.
+
+    `baselines` comes from `baselines_from_labelled` on the evaluation rows (never the training rows:
+    their recall flatters the model).
+    """
+    columns = profile_columns(train_frame, train_probabilities, max_values=max_values)
+    return assemble_reference(columns, baselines, len(train_frame))
 
 
 def parse_reference(document: Any, *, source: str = REFERENCE_FILE) -> Reference:
