@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from attrition.service.auth import SCOPE_PREDICT, mint_token
 
 from attrition.artifact import MANIFEST, load_package, manifest_text
 from attrition.dataset import FEATURES, holdout_split, read_dataset
 from attrition.generate import generate_frame
 from attrition.monitor.reference import REFERENCE_FILE, baselines_from_labelled, build_reference
-from attrition.service.auth import SCOPE_PREDICT, mint_token
 
 SECRET = secrets.token_urlsafe(48)
 START_TIMEOUT_S = 60.0

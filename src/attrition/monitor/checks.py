@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 
 from attrition.confidence import Estimate, GroupRecall, group_recall, recall_precision
-from attrition.dataset import FEATURES
-from attrition.evaluate import age_band_labels
+from attrition.dataset import FEATURES, age_band_labels
 from attrition.monitor.psi import ColumnProfile, psi
 from attrition.monitor.reference import SCORE, Baseline, Reference
 from attrition.params import MonitorParams, PsiThreshold
