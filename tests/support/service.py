@@ -26,10 +26,10 @@ import httpx
 import jwt
 import uvicorn
 
+from attrition.artifact import MANIFEST, manifest_text
 from attrition.service.app import create_app
 from attrition.service.core.runtime import ServiceRuntime
 from attrition.service.settings import ServiceSettings
-from attrition.verify import MANIFEST, manifest_text
 
 SECRET = secrets.token_urlsafe(48)
 START_TIMEOUT_S = 30.0

@@ -11,9 +11,9 @@ import joblib
 import pandas as pd
 import pytest
 
+from attrition.artifact import PackageError
 from attrition.dataset import FEATURES
 from attrition.service.core.model_state import MODEL_DATA_FILE, ModelLoadError, load_model_state
-from attrition.verify import PackageError
 from tests.support.service import SAMPLE_EMPLOYEE, add_model_json, rewrite_manifest, tamper
 
 
