@@ -243,21 +243,19 @@ def serve_subprocess(
                 proc.wait(10)
 
 
-def add_model_json(package: Path) -> dict[str, Any]:
-    """Give a package copy the data-only model.json (as the package stage will) and a new manifest.
+def model_json(package: Path) -> dict[str, Any]:
+    """The data-only model the package stage wrote (what the serving image loads)."""
+    from attrition.artifact import MODEL_DATA_FILE
 
-    Returns the exported data. Until the package stage writes model.json, this is how tests get a
-    package the serving image can load.
-    """
-    import joblib
+    return dict(json.loads((package / MODEL_DATA_FILE).read_text(encoding="utf-8")))
 
-    from attrition.scorer import export_model_data
-    from attrition.service.core.model_state import MODEL_DATA_FILE
 
-    data = export_model_data(joblib.load(package / "model.joblib"))
-    (package / MODEL_DATA_FILE).write_text(json.dumps(data, allow_nan=False), encoding="utf-8")
+def drop_model_json(package: Path) -> None:
+    """Make a package copy look like one from before model.json existed (joblib only), resealed."""
+    from attrition.artifact import MODEL_DATA_FILE
+
+    (package / MODEL_DATA_FILE).unlink()
     (package / MANIFEST).write_text(manifest_text(package))
-    return data
 
 
 def rewrite_manifest(package: Path) -> None:

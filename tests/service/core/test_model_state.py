@@ -14,11 +14,10 @@ import pytest
 from attrition.artifact import PackageError
 from attrition.dataset import FEATURES
 from attrition.service.core.model_state import MODEL_DATA_FILE, ModelLoadError, load_model_state
-from tests.support.service import SAMPLE_EMPLOYEE, add_model_json, rewrite_manifest, tamper
+from tests.support.service import SAMPLE_EMPLOYEE, drop_model_json, model_json, rewrite_manifest, tamper
 
 
 def test_model_json_is_loaded_and_scores_like_the_pipeline(package_copy: Path) -> None:
-    add_model_json(package_copy)
     state = load_model_state(package_copy)
     assert state.scorer.reason == "compiled (model.json)"
     pipeline = joblib.load(package_copy / "model.joblib")
@@ -30,21 +29,19 @@ def test_model_json_is_loaded_and_scores_like_the_pipeline(package_copy: Path) -
 
 
 def test_model_json_packages_are_never_unpickled(package_copy: Path) -> None:
-    add_model_json(package_copy)
     (package_copy / "model.joblib").write_bytes(b"not a pickle: loading this would raise")
     rewrite_manifest(package_copy)
     assert load_model_state(package_copy).scorer.compiled
 
 
 def test_a_changed_model_json_fails_the_manifest(package_copy: Path) -> None:
-    add_model_json(package_copy)
     tamper(package_copy, MODEL_DATA_FILE)
     with pytest.raises(PackageError, match=r"model\.json was changed"):
         load_model_state(package_copy)
 
 
 def test_model_json_that_disagrees_with_the_samples_is_refused(package_copy: Path) -> None:
-    data = add_model_json(package_copy)
+    data = model_json(package_copy)
     section = data[data["family"]]
     if "intercept" in section:
         section["intercept"] += 1e-6
@@ -57,6 +54,7 @@ def test_model_json_that_disagrees_with_the_samples_is_refused(package_copy: Pat
 
 
 def test_no_model_json_without_scikit_learn_is_not_servable(package_copy: Path) -> None:
+    drop_model_json(package_copy)
     with pytest.raises(ModelLoadError, match=r"no model\.json, and model\.joblib needs scikit-learn"):
         load_model_state(package_copy, allow_pickle=False)
     assert load_model_state(package_copy, allow_pickle=True).scorer.reason == "compiled"
@@ -76,7 +74,6 @@ print(state.scorer.reason, state.scorer.predict_one(
 
 
 def test_an_install_without_the_scientific_stack_serves_model_json(package_copy: Path) -> None:
-    add_model_json(package_copy)
     done = subprocess.run(
         [sys.executable, "-c", _WITHOUT_SKLEARN, str(package_copy)],
         capture_output=True,

@@ -1,25 +1,29 @@
 """The model the service serves: one immutable ModelState built from a verified package.
 
 The package's model.json (the scorer's numbers, see attrition.scorer) is what the service loads:
-every file's hash is checked against the manifest first and the model's probabilities against
-the recorded samples second, and no pickle is ever opened. An older package without model.json
-is served through model.joblib only where scikit-learn is installed; elsewhere (the serving
-image) it is refused, and the service answers from the batch scores until a package with
-model.json arrives.
+its hash is checked against the manifest first and its probabilities against the recorded
+samples second, and no pickle is ever opened. An older package without model.json is served
+through model.joblib only where scikit-learn is installed; elsewhere (the serving image) it is
+refused, and the service answers from the batch scores until a package with model.json arrives.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from attrition import artifact
+from attrition.artifact import (
+    MODEL_DATA_FILE,
+    PREDICTION_TOLERANCE,
+    PackageContents,
+    Sample,
+    read_package,
+)
 from attrition.scorer import CompiledScorer, ModelDataError, PipelineScorer, build_scorer, scorer_from_data
-
-# TODO(issue 11): move to attrition.artifact beside the other file names when package writes it.
-MODEL_DATA_FILE = "model.json"
 
 
 class ModelLoadError(Exception):
@@ -44,33 +48,32 @@ def scikit_learn_installed() -> bool:
     return importlib.util.find_spec("sklearn") is not None
 
 
-def _state(contents: artifact.PackageContents, scorer: CompiledScorer | PipelineScorer) -> ModelState:
+def _read_json(package_dir: Path, name: str) -> Any:
+    try:
+        return json.loads((package_dir / name).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ModelLoadError(f"{package_dir}: {name} is unreadable ({error})") from None
+
+
+def _state(contents: PackageContents, scorer: CompiledScorer | PipelineScorer) -> ModelState:
     roles = tuple(contents.job_roles)
-    return ModelState(
-        model_version=contents.model_version,
-        decision_threshold=contents.decision_threshold,
-        job_roles=roles,
-        role_set=frozenset(roles),
-        scorer=scorer,
-        package_path=contents.path,
-        loaded_at=time.time(),
-    )
+    version, threshold = contents.model_version, contents.decision_threshold
+    return ModelState(version, threshold, roles, frozenset(roles), scorer, contents.path, time.time())
 
 
-def check_samples(contents: artifact.PackageContents, scorer: CompiledScorer) -> None:
-    """The scorer must reproduce every recorded sample probability to the package tolerance."""
-    if not contents.samples:
-        raise ModelLoadError(f"{contents.path}: {artifact.SAMPLES_FILE} holds no sample profiles")
-    tolerance = artifact.PREDICTION_TOLERANCE
-    for number, sample in enumerate(contents.samples, 1):
+def check_samples(package_dir: Path, scorer: CompiledScorer, samples: list[Sample]) -> None:
+    """The scorer must reproduce every recorded sample probability to PREDICTION_TOLERANCE."""
+    if not samples:
+        raise ModelLoadError(f"{package_dir}: samples.json holds no sample profiles")
+    for number, sample in enumerate(samples, 1):
         try:
             got = scorer.predict_one(sample.profile)
         except (KeyError, TypeError, ValueError) as error:
-            raise ModelLoadError(f"{contents.path}: sample profile {number} is malformed ({error})") from None
-        if not abs(got - sample.probability) <= tolerance:
+            raise ModelLoadError(f"{package_dir}: sample profile {number} is malformed ({error})") from None
+        if not abs(got - sample.probability) <= PREDICTION_TOLERANCE:
             raise ModelLoadError(
-                f"{contents.path}: {MODEL_DATA_FILE} predicts {got!r} for sample profile {number}, "
-                f"recorded {sample.probability!r} (tolerance {tolerance})"
+                f"{package_dir}: {MODEL_DATA_FILE} predicts {got!r} for sample profile {number}, "
+                f"recorded {sample.probability!r} (tolerance {PREDICTION_TOLERANCE})"
             )
 
 
@@ -80,24 +83,25 @@ def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> 
     `allow_pickle` defaults to "scikit-learn is installed". Raises ModelLoadError or
     attrition.artifact.PackageError with a one-line reason on any failure.
     """
-    contents = artifact.read_package(package_dir)  # every hash before any file is parsed
+    contents = read_package(package_dir)  # every hash before any file is parsed; never unpickles
     if (package_dir / MODEL_DATA_FILE).is_file():
         try:
-            data = contents.document(MODEL_DATA_FILE)
-            scorer = scorer_from_data(data, reason="compiled (model.json)")
+            scorer = scorer_from_data(
+                _read_json(package_dir, MODEL_DATA_FILE), reason="compiled (model.json)"
+            )
         except ModelDataError as error:
             raise ModelLoadError(f"{package_dir}: {MODEL_DATA_FILE}: {error}") from None
-        check_samples(contents, scorer)
+        check_samples(package_dir, scorer, contents.samples)
         return _state(contents, scorer)
     if not (scikit_learn_installed() if allow_pickle is None else allow_pickle):
         raise ModelLoadError(
-            f"{package_dir}: no {MODEL_DATA_FILE}, and {artifact.MODEL_FILE} needs scikit-learn, "
-            "which this install does not have; repackage the model with a release that writes "
-            f"{MODEL_DATA_FILE}"
+            f"{package_dir}: no {MODEL_DATA_FILE}, and model.joblib needs scikit-learn, which this "
+            "install does not have; repackage the model with a release that writes model.json"
         )
-    from attrition.dataset import FEATURES  # pandas: only on the scikit-learn path
+    from attrition.artifact import check_predictions, load_package  # unpickles: scikit-learn only
+    from attrition.dataset import FEATURES
 
-    package = artifact.load_package(package_dir)
-    artifact.check_predictions(package)  # the recorded sample probabilities must reproduce here too
+    package = load_package(package_dir)
+    check_predictions(package)  # the recorded sample probabilities must reproduce here too
     fallback = build_scorer(package.model, FEATURES, [sample.profile for sample in contents.samples])
     return _state(contents, fallback)

@@ -30,7 +30,7 @@ def test_health_ready_and_metrics(live: Server, metadata: dict[str, Any]) -> Non
         ready = client.get("/readyz")
         assert ready.status_code == 200
         assert ready.json()["model_version"] == version
-        assert ready.json()["scorer"] == "compiled"
+        assert ready.json()["scorer"] == "compiled (model.json)"  # served without unpickling
         client.post("/predict", json=SAMPLE_EMPLOYEE, headers=bearer(make_token()))
         client.post("/predict", json={**SAMPLE_EMPLOYEE, "age": 3}, headers=bearer(make_token()))
         text = client.get("/metrics").text
