@@ -13,7 +13,12 @@ from attrition.audit.database import create_audit_engine, parse_audit_db
 from attrition.audit.records import PredictionRow
 from attrition.audit.writer import AuditStore
 
-FEATURES: dict[str, object] = {"age": 34, "job_role": "Sales", "monthly_income": 3200.5, "years_at_company": 2}
+FEATURES: dict[str, object] = {
+    "age": 34,
+    "job_role": "Sales",
+    "monthly_income": 3200.5,
+    "years_at_company": 2,
+}
 
 
 def prediction(
@@ -50,7 +55,9 @@ def count(url: str, table: str, where: str = "1=1") -> int:
     engine = create_audit_engine(parse_audit_db(url))
     try:
         with engine.connect() as connection:
-            return int(connection.execute(sa.text(f"SELECT COUNT(*) FROM {table} WHERE {where}")).scalar_one())
+            return int(
+                connection.execute(sa.text(f"SELECT COUNT(*) FROM {table} WHERE {where}")).scalar_one()
+            )
     finally:
         engine.dispose()
 

@@ -19,13 +19,15 @@ def postgres() -> Iterator[PostgresServer]:
     Not under pytest's basetemp: every pytest session on the machine resets that to mode 0700,
     which locks out the server's own (non-root) user.
     """
-    pgdata = Path(tempfile.mkdtemp(prefix="attrition-pg-"))
-    server = PostgresServer.start_in(pgdata)
+    directory = Path(tempfile.mkdtemp(prefix="attrition-pg-"))
     try:
-        yield server
+        server = PostgresServer.create(directory)
+        try:
+            yield server
+        finally:
+            server.stop("immediate")  # the data is thrown away: no shutdown checkpoint needed
     finally:
-        server.shutdown()
-        shutil.rmtree(pgdata, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

@@ -48,8 +48,19 @@ def legacy_store(path: Path, rows: int) -> list[tuple[object, ...]]:
             "INSERT INTO predictions (ts, created_at, caller, endpoint, model_version, source, opt_out,"
             " employee_id, inputs, probability, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (1000.0 + i, "t", "bob", "/predict", "v1", "model", i % 3 == 0,
-                 None if i % 3 == 0 else f"E{i}", None if i % 3 == 0 else '{"age": 30}', 0.5, 1)
+                (
+                    1000.0 + i,
+                    "t",
+                    "bob",
+                    "/predict",
+                    "v1",
+                    "model",
+                    i % 3 == 0,
+                    None if i % 3 == 0 else f"E{i}",
+                    None if i % 3 == 0 else '{"age": 30}',
+                    0.5,
+                    1,
+                )
                 for i in range(rows)
             ],
         )

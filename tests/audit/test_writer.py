@@ -51,7 +51,9 @@ def test_an_awaited_record_is_already_committed(store_url: str) -> None:
         assert store.health().ok and store.health().backend in ("sqlite", "postgresql")
     assert count(store_url, "predictions") == 80
     leaked = "opt_out = 1 AND (inputs IS NOT NULL OR employee_id IS NOT NULL)"
-    assert count(store_url, "predictions", "opt_out = 1") == 40 and count(store_url, "predictions", leaked) == 0
+    assert (
+        count(store_url, "predictions", "opt_out = 1") == 40 and count(store_url, "predictions", leaked) == 0
+    )
     assert set(answered) <= set(column(store_url, "SELECT prediction_id FROM predictions"))
 
 
@@ -81,9 +83,7 @@ def _wait_healthy(store: AuditStore, want: bool) -> None:
 
 
 @pytest.mark.integration
-def test_an_outage_past_the_bound_fails_closed_then_recovers(
-    postgres: PostgresServer, pg_url: str
-) -> None:
+def test_an_outage_past_the_bound_fails_closed_then_recovers(postgres: PostgresServer, pg_url: str) -> None:
     with open_store(pg_url, outage_bound_s=0.5) as store:
         store.record_blocking([prediction("E1")])
         postgres.stop()
@@ -120,7 +120,6 @@ def _writer(url: str, rows: int, concurrency: int = 16) -> subprocess.Popen[str]
 
 @pytest.mark.integration
 def test_two_writer_processes_under_load_commit_every_answered_row(pg_url: str) -> None:
-    AuditStore(pg_url).open  # schema created by the first writer; both start together
     writers = [_writer(pg_url, 3000), _writer(pg_url, 3000)]
     answered: list[str] = []
     for writer in writers:
@@ -146,7 +145,7 @@ def test_postgres_restarted_under_load_loses_nothing(postgres: PostgresServer, p
     postgres.start()
     rest, err = writer.communicate(timeout=PROCESS_TIMEOUT_S)
     assert writer.returncode == 0, err
-    ids, stats = _answered(rest)
+    _ids, stats = _answered(rest)
     assert stats["retries"] > 0 and stats["refused"] == 0 and stats["failed_rows"] == 0
     assert count(pg_url, "predictions") == 6000  # every answered row, and nothing twice
 

@@ -23,8 +23,8 @@ MAX_EMPLOYEE_ID_CHARS = 32  # the service's EmployeeId bound
 
 def validate_employee_id(employee_id: str) -> str:
     """A non-empty printable id of at most 32 characters (what the service accepts)."""
-    value = employee_id.strip()
-    if not value or len(value) > MAX_EMPLOYEE_ID_CHARS or not value.isprintable():
+    value = employee_id
+    if not value.strip() or len(value) > MAX_EMPLOYEE_ID_CHARS or not value.isprintable():
         raise AuditInputError(
             "--employee-id",
             f"{employee_id!r} is not an employee id; use 1-{MAX_EMPLOYEE_ID_CHARS} printable characters",

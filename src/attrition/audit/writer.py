@@ -262,7 +262,7 @@ class AuditStore:
             first = self._queue.get(timeout=None if self._outage_since is None else self._backoff)
         except queue.Empty:
             return [], False
-        items, rows = [first], 0
+        items, rows = [first], len(first.rows) if isinstance(first, _Waiter) else 0
         while rows < self.max_batch_rows and first is not _STOP:
             try:
                 item = self._queue.get_nowait()
