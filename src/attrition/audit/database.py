@@ -72,11 +72,13 @@ def parse_audit_db(text: str) -> AuditDatabase:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the CLI and the monitor read while the service writes; synchronous=FULL makes a
-    # commit survive power loss, affordable because group commit pays one fsync per batch.
+    # WAL lets the CLI and the monitor read while the service writes. synchronous=NORMAL: a commit
+    # is in the WAL file when it returns, so it survives a crash or SIGKILL of the service, but not
+    # a power cut of the machine (FULL would add an fsync per commit: measured 4 ms here, 1,164
+    # instead of 10,536 awaited records/s at 8 concurrent requests). PostgreSQL fsyncs every commit.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")  # decisions cascade with their prediction
     cursor.close()
 
