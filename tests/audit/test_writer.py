@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from attrition.audit.errors import AuditUnavailableError
+from attrition.audit.errors import AuditConfigError, AuditUnavailableError
 from attrition.audit.writer import AuditStore
 from tests.audit.builders import (
     PROCESS_TIMEOUT_S,
@@ -170,3 +170,13 @@ def test_sigkill_under_load_loses_no_answered_row(
     assert writer.returncode == -signal.SIGKILL and 2000 <= len(answered) < 50_000
     stored = set(column(url, "SELECT prediction_id FROM predictions"))
     assert set(answered) <= stored  # rows may exceed answers (killed before replying), never the reverse
+
+
+def test_an_unreachable_store_fails_open_in_one_line_naming_the_setting() -> None:
+    store = AuditStore("postgresql://app:pw@127.0.0.1:1/audit")
+    with pytest.raises(AuditConfigError) as caught:
+        store.open()
+    message = str(caught.value)
+    assert message.startswith("ATTRITION_AUDIT_DB: cannot connect") and "\n" not in message
+    assert "pw" not in message.replace("postgresql", "")
+    assert not store.health().ok  # never opened: a service must not report ready
