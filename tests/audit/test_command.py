@@ -67,3 +67,10 @@ def test_an_unmigrated_store_is_not_changed_by_purge(
         connection.execute("CREATE TABLE predictions (id INTEGER PRIMARY KEY, ts REAL)")
     assert main(["--db", str(db), "purge", "--older-than", "1d"]) == 2
     assert "run `attrition audit migrate` first" in capsys.readouterr().err
+
+
+def test_db_is_accepted_after_the_subcommand_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "audit.sqlite")
+    assert main(["migrate", "--db", db]) == 0
+    assert main(["purge", "--older-than", "180d", "--db", db, "--actor", "cron"]) == 0
+    assert f"from sqlite:///{db}" in capsys.readouterr().out

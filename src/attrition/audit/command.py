@@ -36,22 +36,39 @@ from attrition.audit.errors import AuditConfigError, AuditInputError
 def build_parser() -> argparse.ArgumentParser:
     """The `attrition audit` parser (also mounted under the main `attrition` command)."""
     parser = argparse.ArgumentParser(prog="attrition audit", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--db", help=f"database URL or SQLite path (default: env {SETTING} or {DEFAULT_AUDIT_DB})"
-    )
-    parser.add_argument("--actor", help="who runs this, for the admin log (default: the login name)")
+    _common_options(parser, None)
+    # Also accepted after the subcommand (`attrition audit purge --older-than 180d --db X`, as before).
+    common = argparse.ArgumentParser(add_help=False)
+    _common_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="action", required=True)
-    commands.add_parser("migrate", help="create the schema or upgrade it to this code's version")
-    purge = commands.add_parser("purge", help="delete predictions and decisions older than a duration")
+    commands.add_parser(
+        "migrate", parents=[common], help="create the schema or upgrade it to this code's version"
+    )
+    purge = commands.add_parser(
+        "purge", parents=[common], help="delete predictions and decisions older than a duration"
+    )
     purge.add_argument("--older-than", required=True, help="e.g. 180d, 12h, 30m, 2w")
     export = commands.add_parser(
-        "export", help="right of access: every stored row about one employee, as JSON"
+        "export", parents=[common], help="right of access: every stored row about one employee, as JSON"
     )
     export.add_argument("--employee-id", required=True)
     export.add_argument("--out", type=Path, help="write the JSON here instead of stdout")
-    erase = commands.add_parser("erase", help="right to erasure: delete every row about one employee")
+    erase = commands.add_parser(
+        "erase", parents=[common], help="right to erasure: delete every row about one employee"
+    )
     erase.add_argument("--employee-id", required=True)
     return parser
+
+
+def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--db",
+        default=default,
+        help=f"database URL or SQLite path (default: env {SETTING} or {DEFAULT_AUDIT_DB})",
+    )
+    parser.add_argument(
+        "--actor", default=default, help="who runs this, for the admin log (default: the login name)"
+    )
 
 
 def _actor(args: argparse.Namespace) -> str:
