@@ -180,3 +180,17 @@ def test_an_unreachable_store_fails_open_in_one_line_naming_the_setting() -> Non
     assert message.startswith("ATTRITION_AUDIT_DB: cannot connect") and "\n" not in message
     assert "pw" not in message.replace("postgresql", "")
     assert not store.health().ok  # never opened: a service must not report ready
+
+
+def test_the_service_protocol_names_start_and_request_purge(tmp_path: Path) -> None:
+    url = str(tmp_path / "audit.sqlite")
+    store = AuditStore(url)
+    store.start()
+    try:
+        store.record_blocking([prediction("E1", ts=0.0), prediction("E2")])
+        assert store.request_purge(180 * 86400).result(timeout=30) == 1
+        assert store.request_purge(180 * 86400).result(timeout=30) == 0
+    finally:
+        store.close()
+    assert column(url, "SELECT employee_id FROM predictions") == ["E2"]
+    assert column(url, "SELECT actor FROM admin_log") == ["service"]

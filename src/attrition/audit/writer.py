@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from attrition.audit import migrate
+from attrition.audit import migrate, retention
 from attrition.audit.database import (
     SETTING,
     AuditDatabase,
@@ -121,6 +121,7 @@ class AuditStore:
         self._engine: Engine | None = None
         self._connection: Connection | None = None
         self._thread: threading.Thread | None = None
+        self._purger: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
         self._queued_rows = 0
         self._queued_lock = threading.Lock()
@@ -151,6 +152,28 @@ class AuditStore:
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
+    def start(self) -> None:
+        """open(), under the name the service's AuditSink protocol uses."""
+        self.open()
+
+    def request_purge(self, older_than_s: float, actor: str = "service") -> concurrent.futures.Future[int]:
+        """Run a retention purge on a helper thread; the future gives the rows deleted (both tables).
+
+        The writer thread keeps committing meanwhile; concurrent purges from other replicas are
+        safe (see attrition.audit.retention).
+        """
+        if self._purger is None:
+            self._purger = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="audit-purge"
+            )
+        engine = self.engine
+
+        def run() -> int:
+            result = retention.purge(engine, older_than_s, actor=actor)
+            return result.predictions + result.decisions
+
+        return self._purger.submit(run)
+
     @property
     def engine(self) -> Engine:
         """The open engine, for decisions, purges and exports on the same store."""
@@ -161,6 +184,9 @@ class AuditStore:
     def close(self, timeout_s: float = 30.0) -> None:
         """Refuse new rows, commit everything already queued, stop the writer."""
         self._closed = True
+        if self._purger is not None:
+            self._purger.shutdown(wait=True, cancel_futures=True)
+            self._purger = None
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join(timeout_s)
