@@ -8,6 +8,7 @@ PostgreSQL (or SQLite) holds.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -194,3 +195,14 @@ def test_the_service_protocol_names_start_and_request_purge(tmp_path: Path) -> N
         store.close()
     assert column(url, "SELECT employee_id FROM predictions") == ["E2"]
     assert column(url, "SELECT actor FROM admin_log") == ["service"]
+
+
+def test_a_row_the_database_rejects_fails_its_request_and_the_writer_goes_on(tmp_path: Path) -> None:
+    url = str(tmp_path / "audit.sqlite")
+    broken = dataclasses.replace(prediction("E1"), caller=None)  # type: ignore[arg-type]  # NOT NULL
+    with open_store(url) as store:
+        with pytest.raises(AuditUnavailableError, match="audit write failed"):
+            store.record_blocking([broken])  # a 503: no retry loop for a row that can never be written
+        store.record_blocking([prediction("E2")])
+        assert store.health().ok and store.stats.failed_rows == 1
+    assert column(url, "SELECT employee_id FROM predictions") == ["E2"]
