@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from attrition.service.audit import _INSERT, connect
 from prometheus_client.parser import text_string_to_metric_families
 
 from attrition.artifact import load_package
@@ -18,6 +17,7 @@ from attrition.dataset import FEATURES
 from attrition.generate import generate_frame
 from attrition.monitor.run import main
 from attrition.monitor.simulate import draw_population, outcomes_csv
+from attrition.service.core.audit import _INSERT, connect
 from tests.support.monitoring import audited_rows, package_with_reference
 
 
