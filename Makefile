@@ -7,10 +7,13 @@ export PATH := $(BIN):$(PATH)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install install-dev repro test lint typecheck unit bench serve token lock-requirements clean
+VERSIONS ?= 1 2 3 4 5
+
+.PHONY: help install install-dev repro versions plots lineage test lint typecheck unit bench serve token lock-requirements clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(HOST)/$(HOST)/g' -e 's/$$(PORT)/$(PORT)/g' \
+		| awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +33,15 @@ repro: install  ## rebuild data, model, metrics and package with DVC, then print
 	dvc repro
 	dvc metrics show
 
+versions: install  ## one experiment per dataset version via DVC's queue, one table: make versions VERSIONS="1 2 3"
+	attrition versions $(VERSIONS)
+
+plots: install  ## render every DVC plot to PNG offline into docs/plots (REVS="HEAD~1" to overlay)
+	attrition plots --out docs/plots $(REVS)
+
+lineage: install  ## which data, code and params made the workspace's model (REV=<git rev> for another)
+	attrition lineage $(if $(REV),--rev $(REV))
+
 test: install-dev lint typecheck  ## lint, type check and the whole test suite
 	pytest
 
@@ -48,10 +60,10 @@ bench: install-dev  ## benchmark scripts (pipeline speed, model quality, service
 	python bench/bench_model_quality.py
 	python bench/bench_service.py --package models/attrition-model
 
-serve: install  ## serve the packaged model on $(HOST):$(PORT) (needs ATTRITION_JWT_SECRET)
-	attrition serve --package models/attrition-model --scores data/batch_scores.csv --host $(HOST) --port $(PORT)
+serve: install  ## serve the packaged model on $(HOST):$(PORT); without ATTRITION_JWT_SECRET(_FILE), a dev secret in .attrition/
+	attrition serve --dev --package models/attrition-model --scores data/batch_scores.csv --host $(HOST) --port $(PORT)
 
-token: install  ## mint a 1-hour development token with the predict scope (needs ATTRITION_JWT_SECRET)
+token: install  ## mint a 1-hour development token with the predict scope (same secret as make serve)
 	@attrition token --sub $${USER:-developer} --scope attrition:predict --ttl 3600
 
 lock-requirements:  ## re-pin requirements.txt from a clean venv (needs the package registry)
@@ -87,3 +99,12 @@ retrain: install  ## weekly flow for dataset VERSION=N: experiment, branch+commi
 	  1|3) echo "== retrain: candidate left in staging (gate exit $$rc; gate-v$(VERSION).json says why)";; \
 	  *) exit $$rc;; \
 	esac
+
+# deployment (issue 11)
+.PHONY: image image-test
+
+image: install  ## build attrition:<model_version> (package baked in; BASE=..., TOOLS=1 for the jobs image)
+	PYTHON=$(BIN)/python deploy/docker/build-image.sh $(if $(BASE),--base $(BASE)) $(if $(TOOLS),--tools)
+
+image-test: install-dev  ## as root: private dockerd + mmdebstrap base; build, run read-only, print the image size
+	ATTRITION_IMAGE_TEST=1 pytest tests/deploy/test_image.py

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from attrition.artifact import MODEL_FILE
 from attrition.confidence import Estimate
 from attrition.gate import (
     PairedRows,
@@ -24,7 +25,6 @@ from attrition.gate import (
     superiority_rule,
 )
 from attrition.params import GateParams
-from attrition.verify import MODEL_FILE
 
 PARAMS = str(Path(__file__).resolve().parents[1] / "params.yaml")
 

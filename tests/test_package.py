@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from attrition.artifact import MANIFEST, PackageError, check_manifest, load_package, manifest_text
 from attrition.cli import main as cli_main
-from attrition.verify import MANIFEST, PackageError, check_manifest, load_package, manifest_text
 
 EXPECTED_FILES = {
     "model.joblib",
+    "model.json",
     "metadata.json",
     "input_schema.json",
     "samples.json",
@@ -42,9 +43,12 @@ def test_metadata_is_a_complete_lineage_record(model_package: Path, dataset_csv:
     assert meta["split"]["seed"] == 42
     assert 0 < meta["decision_threshold"] < 1
     assert meta["metrics"]["holdout"]["threshold"] == meta["decision_threshold"]
-    assert meta["training"]["wall_seconds"] > 0 and meta["training"]["trained_at"]
     assert meta["environment"]["libraries"]["scikit-learn"] != "not installed"
-    assert "commit" in meta["code"]
+    assert meta["environment"]["python"].count(".") == 1  # 3.11: the minor version, not the patch
+    assert set(meta["code"]) == {"train", "package"}
+    assert "attrition/package.py" in meta["code"]["package"]["modules"]
+    # nothing about the run (times, host, commit) is inside the package: rebuilding gives the same bytes
+    assert "training" not in meta and "platform" not in meta["environment"]
     assert meta["features"]["job_roles"] == sorted(meta["features"]["job_roles"])
 
 
@@ -65,7 +69,7 @@ def test_schema_and_samples(model_package: Path) -> None:
 
 def test_verify_passes_on_a_fresh_package(model_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["verify", str(model_package)]) == 0
-    assert "6 sample predictions match" in capsys.readouterr().out
+    assert "6 sample predictions of model.joblib and model.json match" in capsys.readouterr().out
 
 
 def _verify(package: Path) -> subprocess.CompletedProcess[str]:
@@ -154,3 +158,9 @@ def test_a_package_that_fails_verification_never_replaces_the_last_good_one(
     assert "sample profile 1 predicts" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["previous.txt"]
     assert [p.name for p in out.parent.iterdir()] == ["attrition-model"]
+
+
+def test_package_files_are_readable_by_other_users(model_package: Path) -> None:
+    """A non-root container serving a read-only mounted package must be able to read every file."""
+    for path in [model_package, *model_package.iterdir()]:
+        assert path.stat().st_mode & 0o004, f"{path.name} is not world-readable"

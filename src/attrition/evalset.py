@@ -10,7 +10,6 @@ that md5 names exactly which rows judged the models. In real use these are the l
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ from attrition.atomic import atomic_write_text
 from attrition.dataset import holdout_split, read_dataset
 from attrition.generate import generate_frame, to_csv_text
 from attrition.params import Params, load_params
-from attrition.stage import run_stage
+from attrition.stage import run_stage, stage_parser
 
 
 def evaluation_frame(params: Params, dataset: pd.DataFrame) -> pd.DataFrame:
@@ -32,24 +31,25 @@ def evaluation_frame(params: Params, dataset: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the promotion gate's evaluation rows.")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser = stage_parser("evalset", "Write the promotion gate's evaluation rows.")
     parser.add_argument("--data", type=Path, required=True, help="the version's dataset CSV")
     parser.add_argument("--out", type=Path, required=True, help="evaluation CSV (from dvc.yaml)")
     args = parser.parse_args(argv)
 
-    def body() -> None:
+    def body() -> dict[str, int]:
         params = load_params(args.params)
         frame = evaluation_frame(params, read_dataset(args.data))
         atomic_write_text(args.out, to_csv_text(frame))
         counts = frame["source"].value_counts()
+        positives = int(frame["attrition"].sum())
         print(
             f"evalset: {len(frame)} rows of dataset version {params.version} "
             f"({counts.get('holdout', 0)} hold-out, {counts.get('fresh', 0)} fresh, "
-            f"{int(frame['attrition'].sum())} positives) -> {args.out}"
+            f"{positives} positives) -> {args.out}"
         )
+        return {"rows": len(frame), "positives": positives}
 
-    return run_stage(body)
+    return run_stage("evalset", body, run_record=args.run_record)
 
 
 if __name__ == "__main__":

@@ -34,23 +34,15 @@ from typing import Any, Literal
 
 import numpy as np
 
+from attrition.artifact import PackageError, check_predictions, load_package, md5_file
 from attrition.atomic import atomic_write_text
 from attrition.confidence import LEVEL, Estimate, group_recall, paired_difference, recall_precision
-from attrition.dataset import FEATURES, TARGET, DatasetError, read_dataset
+from attrition.dataset import FEATURES, TARGET, DatasetError, age_band_labels, read_dataset
 from attrition.params import GateParams, ParamsError, load_params
-from attrition.verify import PackageError, check_predictions, load_package
 
 Outcome = Literal["pass", "fail", "insufficient_evidence"]
 EXIT_CODES: dict[str, int] = {"pass": 0, "fail": 1, "insufficient_evidence": 3}
 CURVE_FIGURES = ("precision_at_production_recall", "recall_at_production_precision")
-
-
-def md5_file(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_md5(package_dir: Path) -> str:
@@ -402,8 +394,8 @@ def _describe_package(path: Path, package: Any) -> dict[str, Any]:
         "path": str(path),
         "model_version": package.model_version,
         "package_md5": package_md5(path),
-        "dataset_version": meta.get("dataset", {}).get("version"),
-        "family": meta.get("model", {}).get("family"),
+        "dataset_version": meta.dataset.version,
+        "family": meta.model.family,
         "decision_threshold": package.decision_threshold,
     }
 
@@ -412,10 +404,6 @@ def run_gate(
     candidate_dir: Path, production_dir: Path, data_path: Path, params: GateParams, age_bands: list[int]
 ) -> dict[str, Any]:
     """Verify both packages (hashes before unpickling), score both on the data, judge."""
-    # The evaluate stage's own band labels, so the gate's bands are the model card's. Imported here:
-    # attrition.evaluate pulls in dvclive and fairlearn (~1 s), which nothing else in the gate needs.
-    from attrition.evaluate import age_band_labels
-
     scored: dict[str, tuple[dict[str, Any], np.ndarray, float]] = {}
     frame = read_dataset(data_path)
     for who, path in (("candidate", candidate_dir), ("production", production_dir)):

@@ -289,7 +289,7 @@ class Registry:
                 raise RegistryError("HEAD is not on origin; run `git push` first")
 
     def head_lineage(self) -> dict[str, Any]:
-        from attrition.verify import METADATA_FILE, PackageError, check_manifest
+        from attrition.artifact import METADATA_FILE, PackageError, check_manifest
 
         package = self.repo / PACKAGE_PATH
         try:
