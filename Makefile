@@ -91,9 +91,9 @@ retrain: install  ## weekly flow for dataset VERSION=N: experiment, branch+commi
 	@if git remote | grep -qx origin; then git push -q -u origin retrain/v$(VERSION); else echo "no origin: git push skipped"; fi
 	dvc push
 	@echo "== 5/6 propose"
-	python -m attrition.registry propose
+	attrition registry propose
 	@echo "== 6/6 gate against prod and promote"
-	@rc=0; python -m attrition.registry promote --out gate-v$(VERSION).json || rc=$$?; \
+	@rc=0; attrition registry promote --out gate-v$(VERSION).json || rc=$$?; \
 	case $$rc in \
 	  0) echo "== retrain: promoted; run 'attrition deploy --stage prod --to DIR' to serve it";; \
 	  1|3) echo "== retrain: candidate left in staging (gate exit $$rc; gate-v$(VERSION).json says why)";; \
