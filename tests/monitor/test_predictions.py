@@ -80,7 +80,7 @@ def test_the_monitor_cannot_write_to_the_store(audit_db: str) -> None:
     _store(audit_db, [_row("E1", time.time())])
     engine = _read_only_engine(parse_audit_db(audit_db))
     try:
-        with pytest.raises(sa.exc.DBAPIError, match="read-only|readonly"), engine.begin() as connection:
+        with pytest.raises(sa.exc.DBAPIError, match=r"read-only|readonly"), engine.begin() as connection:
             connection.execute(sa.text("DELETE FROM predictions"))
     finally:
         engine.dispose()
