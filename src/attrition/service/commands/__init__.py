@@ -1,4 +1,6 @@
-"""The service's commands, one module each exposing `main(argv) -> int`: serve, token, audit.
+"""The service's commands, one module each exposing `main(argv) -> int`: serve, token.
+
+(`attrition audit` belongs to the audit store: attrition.audit.command.)
 
 cli.py can list each module directly, e.g.
 `Command("serve", "attrition.service.commands.serve", "serve predictions over HTTP")`; until it
@@ -11,12 +13,11 @@ import argparse
 import sys
 from typing import Any
 
-from attrition.service.commands import audit, serve, token
+from attrition.service.commands import serve, token
 
 COMMANDS = {
     "serve": (serve, "serve predictions over HTTP (FastAPI on uvicorn)"),
     "token": (token, "print a development JWT signed with the service's secret"),
-    "audit": (audit, "audit store maintenance"),
 }
 
 
@@ -31,7 +32,7 @@ def register(commands: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`serve|token|audit ARGS`: run that command's own `main(ARGS)`."""
+    """`serve|token ARGS`: run that command's own `main(ARGS)`."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
         given = repr(args[0]) if args else "no command"
