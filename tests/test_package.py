@@ -17,6 +17,7 @@ from attrition.cli import main as cli_main
 EXPECTED_FILES = {
     "model.joblib",
     "model.json",
+    "reference.json",
     "metadata.json",
     "input_schema.json",
     "samples.json",
@@ -151,10 +152,17 @@ def test_a_package_that_fails_verification_never_replaces_the_last_good_one(
     code = package_stage.main(
         [
             "--data", "data/employee_attrition_v3.csv", "--model", "models/model.joblib",
-            "--record", "models/train.json", "--metrics", "metrics/metrics.json", "--out", str(out),
+            "--record", "models/train.json", "--metrics", "metrics/metrics.json",
+            "--evalset", "data/evalset_v3.csv", "--out", str(out),
         ]
     )  # fmt: skip
     assert code == 2
     assert "sample profile 1 predicts" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["previous.txt"]
     assert [p.name for p in out.parent.iterdir()] == ["attrition-model"]
+
+
+def test_package_files_are_readable_by_other_users(model_package: Path) -> None:
+    """A non-root container serving a read-only mounted package must be able to read every file."""
+    for path in [model_package, *model_package.iterdir()]:
+        assert path.stat().st_mode & 0o004, f"{path.name} is not world-readable"

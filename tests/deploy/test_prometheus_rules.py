@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from attrition.service.metrics import ServiceMetrics
 
 from attrition.monitor.checks import CheckResult
 from attrition.monitor.exposition import build_registry
+from attrition.service.core.metrics import ServiceMetrics
 from tests.support.system import ensure_command
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from attrition.service.audit import _INSERT, AuditRecord, connect
 
 from attrition.monitor.predictions import InputError, join_outcomes, read_outcomes, read_predictions
+from attrition.service.core.audit import _INSERT, AuditRecord, connect
 
 
 def _store(path: Path, records: list[AuditRecord]) -> Path:
