@@ -7,7 +7,9 @@ export PATH := $(BIN):$(PATH)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install install-dev repro test lint typecheck unit bench serve token lock-requirements clean
+VERSIONS ?= 1 2 3 4 5
+
+.PHONY: help install install-dev repro versions lineage test lint typecheck unit bench serve token lock-requirements clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -29,6 +31,12 @@ repro: install  ## rebuild data, model, metrics and package with DVC, then print
 	python -m attrition.params params.yaml
 	dvc repro
 	dvc metrics show
+
+versions: install  ## one experiment per dataset version via DVC's queue, one table: make versions VERSIONS="1 2 3"
+	attrition versions $(VERSIONS)
+
+lineage: install  ## which data, code and params made the workspace's model (REV=<git rev> for another)
+	attrition lineage $(if $(REV),--rev $(REV))
 
 test: install-dev lint typecheck  ## lint, type check and the whole test suite
 	pytest

@@ -17,7 +17,7 @@ import pandas as pd
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from attrition.verify import load_package
+from attrition.artifact import load_package
 
 
 class Employee(BaseModel):

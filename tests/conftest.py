@@ -15,17 +15,19 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
 
-def stage_env() -> dict[str, str]:
+def stage_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment in which `python` and `dvc` resolve to this interpreter's venv, as under make."""
-    env = dict(os.environ)
+    env = {**os.environ, **(extra or {})}
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("DVC_EXP_BASELINE_REV", None)
     return env
 
 
-def run(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path, *, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     completed = subprocess.run(
-        args, cwd=cwd, env=stage_env(), capture_output=True, text=True, timeout=240, check=False
+        args, cwd=cwd, env=stage_env(env), capture_output=True, text=True, timeout=240, check=False
     )
     if check and completed.returncode != 0:
         raise AssertionError(

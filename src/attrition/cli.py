@@ -1,30 +1,77 @@
-"""The `attrition` console script: one entry point for the commands people run by hand."""
+"""The `attrition` console script: one list of commands, each a module with ``main(argv) -> int``.
+
+Adding a command is one line in COMMANDS. A module is imported only when its command runs, so
+`attrition --help` and the light commands never pay for scikit-learn or FastAPI. Exit codes are the
+same for every command: 0 ok, 1 a check failed, 2 bad input or usage; a command documents any other.
+"""
 
 from __future__ import annotations
 
-import argparse
+import importlib
+import sys
 from collections.abc import Sequence
-from pathlib import Path
-
-from attrition import verify
-from attrition.service import commands as service_commands
+from dataclasses import dataclass
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="attrition", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser(
-        "verify", help="check a model package's hashes, then its predictions in a fresh process"
+@dataclass(frozen=True)
+class Command:
+    name: str
+    module: str  # exposes main(argv: list[str] | None) -> int
+    help: str
+
+
+COMMANDS: tuple[Command, ...] = (
+    # the DVC stages (dvc.yaml runs them; by hand they rebuild one output)
+    Command("generate", "attrition.generate", "stage: draw one dataset version as CSV"),
+    Command("train", "attrition.train", "stage: fit the model with CV-chosen hyperparameters and threshold"),
+    Command("evaluate", "attrition.evaluate", "stage: hold-out metrics, intervals and plots (dvclive)"),
+    Command("package", "attrition.package", "stage: assemble and verify the model package"),
+    Command("score", "attrition.score", "stage: nightly batch scores, the service's fallback"),
+    # checks and lineage
+    Command("params", "attrition.params", "check params.yaml without running anything"),
+    Command("verify", "attrition.verify", "check a package's hashes, then its sample predictions"),
+    Command("lineage", "attrition.lineage", "which data, code and params made the model, at a revision"),
+    Command("versions", "attrition.versions", "one DVC experiment per dataset version, one lineage table"),
+    # the service
+    Command("serve", "attrition.service.commands", "serve predictions over HTTP"),
+    Command("token", "attrition.service.commands", "print a development JWT"),
+    Command("audit", "attrition.service.commands", "audit store maintenance"),
+)
+
+USAGE_EXIT = 2
+
+
+def usage() -> str:
+    width = max(len(command.name) for command in COMMANDS)
+    lines = [f"  {command.name:<{width}}  {command.help}" for command in COMMANDS]
+    return (
+        "usage: attrition <command> [options]   (attrition <command> --help for its options)\n\n"
+        "commands:\n" + "\n".join(lines) + "\n\nexit codes: 0 ok, 1 a check failed, 2 bad input or usage\n"
     )
-    check.add_argument("package", type=Path)
-    check.set_defaults(handler=lambda args: verify.main([str(args.package)]))
-    service_commands.register(commands)  # serve, token, audit purge (issue #4)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(usage(), end="")
+        return 0 if args else USAGE_EXIT
+    if args[0] == "--version":
+        from attrition import __version__
+
+        print(f"attrition {__version__}")
+        return 0
+    by_name = {command.name: command for command in COMMANDS}
+    command = by_name.get(args[0])
+    if command is None:
+        print(
+            f"error: unknown command {args[0]!r}; allowed: {', '.join(by_name)} (attrition --help)",
+            file=sys.stderr,
+        )
+        return USAGE_EXIT
+    module = importlib.import_module(command.module)
+    if command.module == "attrition.service.commands":
+        return int(module.main([command.name, *args[1:]]))
+    return int(module.main(args[1:]))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,7 @@ check (recall per age band and job role through fairlearn). Everything is logged
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -33,9 +31,10 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from attrition.artifact import PackageError, read_record
 from attrition.dataset import FEATURES, TARGET, holdout_split, read_dataset
-from attrition.params import load_params
-from attrition.stage import run_stage
+from attrition.params import EvaluateParams, load_params
+from attrition.stage import run_stage, stage_parser
 
 
 def thresholded_metrics(y_true: np.ndarray, decided: np.ndarray) -> dict[str, float]:
@@ -137,17 +136,10 @@ class Evaluation:
     decided: np.ndarray
 
 
-def evaluate(
-    model: Any,
-    holdout: pd.DataFrame,
-    threshold: float,
-    *,
-    age_bands: list[int],
-    bootstrap_n: int,
-    bootstrap_seed: int,
-    calibration_bins: int,
-) -> Evaluation:
+def evaluate(model: Any, holdout: pd.DataFrame, threshold: float, params: EvaluateParams) -> Evaluation:
     """Every hold-out figure, computed once from one pass of the model over the hold-out split."""
+    age_bands, calibration_bins = list(params.age_bands), params.calibration_bins
+    bootstrap_n, bootstrap_seed = params.bootstrap.n, params.bootstrap.seed
     y_true = holdout[TARGET].to_numpy()
     scores = model.predict_proba(holdout[FEATURES])[:, 1]
     decided = (scores >= threshold).astype(int)
@@ -221,10 +213,9 @@ def log_with_dvclive(live_dir: Path, result: Evaluation, cv: dict[str, Any], cal
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Evaluate the trained model on the hold-out split.")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--model", type=Path, required=True)
+    parser = stage_parser("evaluate", "Evaluate the trained model on the hold-out split.")
+    parser.add_argument("--data", type=Path, required=True, help="dataset CSV")
+    parser.add_argument("--model", type=Path, required=True, help="model.joblib from train")
     parser.add_argument("--record", type=Path, required=True, help="training record from train")
     parser.add_argument("--live", type=Path, required=True, help="dvclive directory (metrics/)")
     args = parser.parse_args(argv)
@@ -233,25 +224,17 @@ def main(argv: list[str] | None = None) -> int:
         params = load_params(args.params)
         frame = read_dataset(args.data)
         _, holdout = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
-        record = json.loads(args.record.read_text(encoding="utf-8"))
+        record = read_record(args.record)
         model = joblib.load(args.model)
-        result = evaluate(
-            model,
-            holdout,
-            float(record["threshold"]["value"]),
-            age_bands=list(params.evaluate.age_bands),
-            bootstrap_n=params.evaluate.bootstrap.n,
-            bootstrap_seed=params.evaluate.bootstrap.seed,
-            calibration_bins=params.evaluate.calibration_bins,
-        )
-        log_with_dvclive(args.live, result, record["cv"]["scores"], params.evaluate.calibration_bins)
+        result = evaluate(model, holdout, record.threshold.value, params.evaluate)
+        log_with_dvclive(args.live, result, record.cv.scores, params.evaluate.calibration_bins)
         h = result.metrics["holdout"]
         print(
             f"evaluate: hold-out roc_auc {h['roc_auc']:.4f} precision {h['precision']:.3f} "
             f"recall {h['recall']:.3f} at threshold {h['threshold']:.4f} -> {args.live}"
         )
 
-    return run_stage(body)
+    return run_stage("evaluate", body, run_record=args.run_record, extra_errors=(PackageError,))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ drawn; the seeding and the order of random draws are the seed's.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import pandas as pd
 
 from attrition.atomic import atomic_write_text
 from attrition.params import load_params
-from attrition.stage import run_stage
+from attrition.stage import run_stage, stage_parser
 
 # The generator's own vocabulary. Only this stage (and the benchmark's Bayes limit) may know it;
 # models learn roles from the data.
@@ -70,8 +69,7 @@ def to_csv_text(frame: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Generate one dataset version as CSV.")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser = stage_parser("generate", "Generate one dataset version as CSV.")
     parser.add_argument("--out", type=Path, required=True, help="CSV path (from dvc.yaml)")
     args = parser.parse_args(argv)
 
@@ -81,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write_text(args.out, to_csv_text(frame))
         print(f"generate: {len(frame)} rows of dataset version {params.version} -> {args.out}")
 
-    return run_stage(body)
+    return run_stage("generate", body, run_record=args.run_record)
 
 
 if __name__ == "__main__":

@@ -2,39 +2,48 @@
 
 The directory carries the model, its lineage (metadata.json), what loading it needs
 (requirements.txt), its input schema, sample profiles with their expected probabilities, a SHA-256
-manifest and a model card. It is assembled in a staging directory, verified there (fresh process),
-and only then swapped in, so a broken package never lands.
+manifest and a model card. Its bytes are a pure function of code, params and data (no times, hosts
+or commits: those are in the run record). It is assembled in a staging directory, verified there, and
+only then swapped in, so a broken package never lands.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import platform
 import shutil
-import subprocess
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from attrition.atomic import atomic_directory
-from attrition.dataset import FEATURES, NUMERIC_FEATURES, TARGET, read_dataset
-from attrition.params import Params, load_params
-from attrition.stage import run_stage
-from attrition.verify import (
-    MANIFEST,
+from attrition.artifact import (
+    CARD_FILE,
     METADATA_FILE,
     MODEL_FILE,
+    REQUIREMENTS_FILE,
     SAMPLES_FILE,
     SCHEMA_FILE,
+    DatasetInfo,
+    Environment,
+    Features,
+    ModelInfo,
     PackageError,
-    manifest_text,
+    PackageMetadata,
+    TrainingRecord,
+    md5_file,
+    read_record,
+    seal,
     sha256_file,
     verify_package,
+    write_documents,
 )
+from attrition.atomic import atomic_directory
+from attrition.dataset import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TARGET, read_dataset
+from attrition.params import Params, load_params
+from attrition.provenance import code_identity
+from attrition.stage import run_stage, stage_parser
 
 # What unpickling and calling the model needs; pinned to the versions that built it.
 LOADING_REQUIREMENTS: list[str] = [
@@ -48,14 +57,6 @@ LOADING_REQUIREMENTS: list[str] = [
 RECORDED_LIBRARIES: list[str] = [*LOADING_REQUIREMENTS, "dvc", "dvclive", "fairlearn", "attrition"]
 
 
-def md5_file(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def library_versions(names: list[str]) -> dict[str, str]:
     versions: dict[str, str] = {}
     for name in names:
@@ -66,48 +67,32 @@ def library_versions(names: list[str]) -> dict[str, str]:
     return versions
 
 
-def git_commit(cwd: Path) -> dict[str, Any]:
-    """The code's commit and whether the tree had uncommitted changes, when git knows."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": head, "dirty": bool(dirty)}
-
-
-def model_card(meta: dict[str, Any]) -> str:
-    h = meta["metrics"]["holdout"]
-    fairness = meta["metrics"]["fairness"]
+def model_card(meta: PackageMetadata) -> str:
+    h = meta.metrics["holdout"]
+    fairness = meta.metrics["fairness"]
     ci_p, ci_r = h.get("precision_ci95", {}), h.get("recall_ci95", {})
-    return f"""# Attrition model {meta["model_version"]}
+    auc_cv = meta.cv.scores["roc_auc"]
+    code = meta.code["train"]
+    return f"""# Attrition model {meta.model_version}
 
 Decision support for HR: the probability that an employee leaves. A human decides; the score never acts.
 
 | | |
 |---|---|
-| Trained on | dataset version {meta["dataset"]["version"]} ({meta["dataset"]["rows"]} rows, \
-{meta["dataset"]["positive_rate"]:.1%} left), sha256 `{meta["dataset"]["sha256"][:16]}…` |
-| Model | {meta["model"]["family"]} `{json.dumps(meta["model"]["hyperparameters"], sort_keys=True)}` |
-| Decision threshold | {meta["decision_threshold"]:.4f} ({meta["model"]["threshold_policy"]["policy"]}, \
-min recall {meta["model"]["threshold_policy"]["min_recall"]}) |
-| Hold-out ROC AUC | {h["roc_auc"]:.3f} (CV {meta["cv"]["scores"]["roc_auc"]["mean"]:.3f} \
-± {meta["cv"]["scores"]["roc_auc"]["std"]:.3f}) |
+| Trained on | dataset version {meta.dataset.version} ({meta.dataset.rows} rows, \
+{meta.dataset.positive_rate:.1%} left), sha256 `{meta.dataset.sha256[:16]}…` |
+| Model | {meta.model.family} `{json.dumps(meta.model.hyperparameters, sort_keys=True)}` |
+| Decision threshold | {meta.decision_threshold:.4f} ({meta.model.threshold_policy["policy"]}, \
+min recall {meta.model.threshold_policy["min_recall"]}) |
+| Hold-out ROC AUC | {h["roc_auc"]:.3f} (CV {auc_cv["mean"]:.3f} ± {auc_cv["std"]:.3f}) |
 | Hold-out precision | {h["precision"]:.3f} (95% CI {ci_p.get("low", float("nan")):.3f} to \
 {ci_p.get("high", float("nan")):.3f}) |
 | Hold-out recall | {h["recall"]:.3f} (95% CI {ci_r.get("low", float("nan")):.3f} to \
 {ci_r.get("high", float("nan")):.3f}) |
 | Brier score | {h["brier"]:.4f} |
 | Recall gap across age bands | {fairness["equal_opportunity_difference_age"]:.3f} |
-| Code | {meta["code"]["commit"] or "unknown"} |
+| Code | sha256 `{code.digest[:16]}…` over {len(code.modules)} modules (train) |
+| Built with | Python {meta.environment.python} on {meta.environment.os} {meta.environment.machine} |
 
 Inputs: {", ".join(FEATURES)} (ranges in `{SCHEMA_FILE}`). The hold-out has {h["rows"]} rows, so
 precision and recall are uncertain; read the intervals. Synthetic training data: not for real decisions
@@ -117,105 +102,100 @@ Check before use: `attrition verify <this directory>` (hashes before unpickling,
 """
 
 
+def environment() -> Environment:
+    """The build environment's identity (see artifact.Environment for what is left out and why)."""
+    return Environment(
+        python=".".join(platform.python_version_tuple()[:2]),
+        os=platform.system(),
+        machine=platform.machine(),
+        libraries=library_versions(RECORDED_LIBRARIES),
+    )
+
+
 def build_metadata(
     params: Params,
     *,
     data_path: Path,
     frame: pd.DataFrame,
     model_path: Path,
-    record: dict[str, Any],
+    record: TrainingRecord,
     metrics: dict[str, Any],
-    repo: Path,
-) -> dict[str, Any]:
+) -> PackageMetadata:
     model_sha = sha256_file(model_path)
-    return {
-        "artifact": params.package.name,
-        "model_version": f"v{params.version}-{model_sha[:12]}",
-        "decision_threshold": record["threshold"]["value"],
-        "dataset": {
-            "version": params.version,
-            "path": data_path.as_posix(),
-            "md5": md5_file(data_path),
-            "sha256": sha256_file(data_path),
-            "rows": len(frame),
-            "positives": int(frame[TARGET].sum()),
-            "positive_rate": float(frame[TARGET].mean()),
-            "generator": {"n_samples": params.generate.n_samples, "seed": 1234 + params.version},
-        },
-        "model": {
-            "file": MODEL_FILE,
-            "sha256": model_sha,
-            "md5": md5_file(model_path),
-            "family": record["model_family"],
-            "hyperparameters": record["hyperparameters"],
-            "hyperparameter_grid": record["hyperparameter_grid"],
-            "threshold_policy": {
-                "policy": record["threshold"]["policy"],
-                "min_recall": record["threshold"]["min_recall"],
-            },
-        },
-        "features": {
-            "order": FEATURES,
-            "numeric": NUMERIC_FEATURES,
-            "categorical": ["job_role"],
-            "job_roles": sorted(frame["job_role"].unique().tolist()),
-        },
-        "split": {**record["split"], "training_rows": record["training_rows"]},
-        "cv": record["cv"],
-        "metrics": metrics,
-        "training": {
-            "wall_seconds": record["training_wall_seconds"],
-            "trained_at": record["trained_at"],
-        },
-        "environment": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "libraries": library_versions(RECORDED_LIBRARIES),
-        },
-        "code": git_commit(repo),
-        "params": params.model_dump(mode="json"),
-    }
+    return PackageMetadata(
+        artifact=params.package.name,
+        model_version=f"v{params.version}-{model_sha[:12]}",
+        decision_threshold=record.threshold.value,
+        dataset=DatasetInfo(
+            version=params.version,
+            path=data_path.as_posix(),
+            md5=md5_file(data_path),
+            sha256=sha256_file(data_path),
+            rows=len(frame),
+            positives=int(frame[TARGET].sum()),
+            positive_rate=float(frame[TARGET].mean()),
+            generator={"n_samples": params.generate.n_samples, "seed": 1234 + params.version},
+        ),
+        model=ModelInfo(
+            file=MODEL_FILE,
+            sha256=model_sha,
+            md5=md5_file(model_path),
+            family=record.model_family,
+            hyperparameters=record.hyperparameters,
+            hyperparameter_grid=record.hyperparameter_grid,
+            threshold_policy={"policy": record.threshold.policy, "min_recall": record.threshold.min_recall},
+        ),
+        features=Features(
+            order=FEATURES,
+            numeric=NUMERIC_FEATURES,
+            categorical=CATEGORICAL_FEATURES,
+            job_roles=sorted(frame["job_role"].unique().tolist()),
+        ),
+        split={**record.split.model_dump(), "training_rows": record.training_rows},
+        cv=record.cv,
+        metrics=metrics,
+        environment=environment(),
+        code={"train": record.code, "package": code_identity()},
+        params=params.model_dump(mode="json"),
+    )
 
 
 def write_package(
-    staging: Path,
-    *,
-    model_path: Path,
-    metadata: dict[str, Any],
-    schema: dict[str, Any],
-    samples: list[dict[str, Any]],
+    staging: Path, *, model_path: Path, metadata: PackageMetadata, record: TrainingRecord
 ) -> None:
     """Fill `staging` with every package file and, last, the manifest over them."""
     shutil.copyfile(model_path, staging / MODEL_FILE)
-    for name, document in ((METADATA_FILE, metadata), (SCHEMA_FILE, schema)):
-        text = json.dumps(document, indent=2, sort_keys=True) + "\n"
-        (staging / name).write_text(text, encoding="utf-8")
-    (staging / SAMPLES_FILE).write_text(json.dumps(samples, indent=2) + "\n", encoding="utf-8")
+    write_documents(
+        staging,
+        {
+            METADATA_FILE: metadata.model_dump(mode="json"),
+            SCHEMA_FILE: record.input_schema,
+            SAMPLES_FILE: [sample.model_dump(mode="json") for sample in record.samples],
+        },
+    )
     pins = library_versions(LOADING_REQUIREMENTS)
-    (staging / "requirements.txt").write_text(
+    (staging / REQUIREMENTS_FILE).write_text(
         "# Exactly what loading model.joblib needs, as it was built.\n"
         + "".join(f"{name}=={version}\n" for name, version in pins.items()),
         encoding="utf-8",
     )
-    (staging / "README.md").write_text(model_card(metadata), encoding="utf-8")
-    (staging / MANIFEST).write_text(manifest_text(staging), encoding="utf-8")
+    (staging / CARD_FILE).write_text(model_card(metadata), encoding="utf-8")
+    seal(staging)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Package the trained model with its lineage.")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--record", type=Path, required=True)
-    parser.add_argument("--metrics", type=Path, required=True)
+    parser = stage_parser("package", "Package the trained model with its lineage.")
+    parser.add_argument("--data", type=Path, required=True, help="dataset CSV")
+    parser.add_argument("--model", type=Path, required=True, help="model.joblib from train")
+    parser.add_argument("--record", type=Path, required=True, help="training record from train")
+    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json from evaluate")
     parser.add_argument("--out", type=Path, required=True, help="package directory")
     args = parser.parse_args(argv)
 
-    def body() -> None:
+    def body() -> dict[str, Any]:
         params = load_params(args.params)
-        # No unpickling here: the model is loaded only by the fresh-process verification below.
         frame = read_dataset(args.data)
-        record = json.loads(args.record.read_text(encoding="utf-8"))
+        record = read_record(args.record)
         metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
         metadata = build_metadata(
             params,
@@ -224,20 +204,15 @@ def main(argv: list[str] | None = None) -> int:
             model_path=args.model,
             record=record,
             metrics={k: metrics[k] for k in ("holdout", "fairness")},
-            repo=Path.cwd(),
         )
         with atomic_directory(args.out) as staging:
-            write_package(
-                staging,
-                model_path=args.model,
-                metadata=metadata,
-                schema=record["input_schema"],
-                samples=record["samples"],
-            )
+            write_package(staging, model_path=args.model, metadata=metadata, record=record)
+            # This process never held the trained model: loading it here checks the joblib round trip.
             summary = verify_package(staging)
-        print(f"package: {metadata['model_version']} -> {args.out} (verified: {summary.split(': ')[-1]})")
+        print(f"package: {metadata.model_version} -> {args.out} ({summary.split(': ', 2)[-1]})")
+        return {"model_version": metadata.model_version}
 
-    return run_stage(body, extra_errors=(PackageError,))
+    return run_stage("package", body, run_record=args.run_record, extra_errors=(PackageError,))
 
 
 if __name__ == "__main__":

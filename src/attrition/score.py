@@ -8,15 +8,15 @@ the reference numbers. The CSV is written atomically: the service never reads ha
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from attrition.artifact import PackageError, load_package
 from attrition.atomic import atomic_write_text
 from attrition.dataset import FEATURES, read_dataset
-from attrition.stage import run_stage
-from attrition.verify import PackageError, load_package
+from attrition.stage import run_stage, stage_parser
 
 COLUMNS = ["employee_id", "attrition_probability", "decision", "model_version"]
 
@@ -48,13 +48,13 @@ def scores_csv(scores: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Score the roster with the verified package.")
+    parser = stage_parser("score", "Score the roster with the verified package.", reads_params=False)
     parser.add_argument("--package", type=Path, required=True, help="model package directory")
     parser.add_argument("--data", type=Path, required=True, help="roster CSV (the dataset)")
     parser.add_argument("--out", type=Path, required=True, help="batch scores CSV to write")
     args = parser.parse_args(argv)
 
-    def body() -> None:
+    def body() -> dict[str, Any]:
         package = load_package(args.package)  # manifest checked before unpickling
         roster = read_dataset(args.data, labelled=False)
         scores = score_roster(
@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         atomic_write_text(args.out, scores_csv(scores))
         print(f"scored {len(scores)} employees with model {package.model_version} -> {args.out}")
+        return {"model_version": package.model_version, "rows": len(scores)}
 
-    return run_stage(body, extra_errors=(PackageError,))
+    return run_stage("score", body, run_record=args.run_record, extra_errors=(PackageError,))
 
 
 if __name__ == "__main__":

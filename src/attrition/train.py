@@ -1,19 +1,15 @@
 """Stage `train`: pick hyperparameters by cross-validation on the training split, fit, pick a threshold.
 
-The hold-out split is never seen here; evaluate touches it once. Everything in ``model.joblib`` is a
-function of the data and params.yaml, so the file's md5 reproduces bit for bit; wall time and the
-timestamp go to the training record, which is lineage metadata.
+The hold-out split is never seen here; evaluate touches it once. ``model.joblib`` and the training
+record are functions of the data, params.yaml and the code only, so both reproduce bit for bit; the
+fit's wall time goes to the run record.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
-import platform
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +26,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from attrition.artifact import (
+    CvSummary,
+    Sample,
+    Split,
+    ThresholdChoice,
+    TrainingRecord,
+    json_text,
+    md5_file,
+)
 from attrition.atomic import atomic_write_bytes, atomic_write_text
 from attrition.dataset import (
     CATEGORICAL_FEATURES,
@@ -40,7 +45,8 @@ from attrition.dataset import (
     read_dataset,
 )
 from attrition.params import Params, ThresholdPolicy, TrainParams, load_params
-from attrition.stage import run_stage
+from attrition.provenance import code_identity
+from attrition.stage import run_stage, stage_parser
 
 # Scores computed for every grid point; the first one ranks them.
 CV_SCORING: dict[str, str] = {
@@ -185,7 +191,7 @@ def input_schema(train: pd.DataFrame) -> dict[str, Any]:
     return {"columns": columns, "feature_order": FEATURES, "target": TARGET}
 
 
-def sample_profiles(model: Any, train: pd.DataFrame, count: int) -> list[dict[str, Any]]:
+def sample_profiles(model: Any, train: pd.DataFrame, count: int) -> list[Sample]:
     """The first `count` training rows with the probabilities the in-memory model gives them.
 
     Recorded before serialization, so verifying a package checks the joblib round trip itself.
@@ -194,10 +200,10 @@ def sample_profiles(model: Any, train: pd.DataFrame, count: int) -> list[dict[st
     probabilities = model.predict_proba(rows)[:, 1]
     profiles = rows.astype(object).to_dict(orient="records")
     return [
-        {
-            "profile": {k: (v.item() if hasattr(v, "item") else v) for k, v in p.items()},
-            "probability": float(prob),
-        }
+        Sample(
+            profile={k: (v.item() if hasattr(v, "item") else v) for k, v in p.items()},
+            probability=float(prob),
+        )
         for p, prob in zip(profiles, probabilities, strict=True)
     ]
 
@@ -209,61 +215,57 @@ def model_bytes(model: Pipeline) -> bytes:
     return buffer.getvalue()
 
 
-def training_record(
-    params: Params, result: TrainingResult, train: pd.DataFrame, *, wall_seconds: float
-) -> dict[str, Any]:
-    """What the package's lineage needs from training (the nondeterministic parts live only here)."""
-    return {
-        "input_schema": input_schema(train),
-        "samples": sample_profiles(result.model, train, params.train.sample_profiles),
-        "model_family": params.train.model,
-        "hyperparameters": result.hyperparameters,
-        "hyperparameter_grid": params.train.grid(),
-        "split": {"test_size": params.train.test_size, "seed": params.train.split_seed},
-        "training_rows": len(train),
-        "cv": {
-            "folds": params.train.cv.folds,
-            "seed": params.train.cv.seed,
-            "rows": result.cv_rows,
-            "scores": result.cv,
-            "threshold_metrics": result.cv_threshold_metrics,
-        },
-        "threshold": {
-            "policy": params.train.threshold.policy,
-            "min_recall": params.train.threshold.min_recall,
-            "value": result.threshold,
-        },
-        "training_wall_seconds": round(wall_seconds, 3),
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-    }
+def training_record(params: Params, result: TrainingResult, train: pd.DataFrame) -> TrainingRecord:
+    """What evaluate and package need from training: content only, so it is identical on every rebuild."""
+    return TrainingRecord(
+        input_schema=input_schema(train),
+        samples=sample_profiles(result.model, train, params.train.sample_profiles),
+        model_family=params.train.model,
+        hyperparameters=result.hyperparameters,
+        hyperparameter_grid=params.train.grid(),
+        split=Split(test_size=params.train.test_size, seed=params.train.split_seed),
+        training_rows=len(train),
+        cv=CvSummary(
+            folds=params.train.cv.folds,
+            seed=params.train.cv.seed,
+            rows=result.cv_rows,
+            scores=result.cv,
+            threshold_metrics=result.cv_threshold_metrics,
+        ),
+        threshold=ThresholdChoice(
+            policy=params.train.threshold.policy,
+            min_recall=params.train.threshold.min_recall,
+            value=result.threshold,
+        ),
+        code=code_identity(),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Train the attrition model on one dataset version.")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--data", type=Path, required=True)
+    parser = stage_parser("train", "Train the attrition model on one dataset version.")
+    parser.add_argument("--data", type=Path, required=True, help="dataset CSV")
     parser.add_argument("--model", type=Path, required=True, help="output model.joblib")
     parser.add_argument("--record", type=Path, required=True, help="output training record JSON")
     args = parser.parse_args(argv)
 
-    def body() -> None:
+    def body() -> dict[str, Any]:
         params = load_params(args.params)
         frame = read_dataset(args.data)
         train, _ = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
         started = time.perf_counter()
         result = fit_model(train, params.train)
         wall = time.perf_counter() - started
-        record = training_record(params, result, train, wall_seconds=wall)
+        record = training_record(params, result, train)
         atomic_write_bytes(args.model, model_bytes(result.model))
-        atomic_write_text(args.record, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(args.record, json_text(record.model_dump(mode="json")))
         print(
             f"train: {params.train.model} {result.hyperparameters} "
             f"cv roc_auc {result.cv['roc_auc']['mean']:.4f}±{result.cv['roc_auc']['std']:.4f} "
             f"threshold {result.threshold:.4f} in {wall:.2f}s -> {args.model}"
         )
+        return {"fit_seconds": round(wall, 3), "model_md5": md5_file(args.model)}
 
-    return run_stage(body)
+    return run_stage("train", body, run_record=args.run_record)
 
 
 if __name__ == "__main__":

@@ -53,23 +53,29 @@ def configure_s3(repo: Path, endpoint: str) -> None:
         run(["dvc", "remote", "modify", "--local", "s3", key, value], repo)
 
 
-def test_push_then_pull_into_a_fresh_clone(s3_endpoint: str, tmp_path: Path) -> None:
+def git_status(repo: Path) -> str:
+    return run(["git", "status", "--porcelain"], repo).stdout
+
+
+def test_any_clone_rebuilds_and_fills_the_remote_for_everyone(s3_endpoint: str, tmp_path: Path) -> None:
+    """Clone A rebuilds the commit from scratch and pushes; B (empty cache) pulls what the lock names."""
     origin = copy_repo(tmp_path / "origin")
-    run(["dvc", "repro"], origin)
-    # The everyday workflow: commit the lock that describes what is pushed.
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qam", "repro"], origin)
-    configure_s3(origin, s3_endpoint)
-    pushed = run(["dvc", "push", "-r", "s3"], origin)
+    clone_a, clone_b = tmp_path / "a", tmp_path / "b"
+    for clone in (clone_a, clone_b):
+        run(["git", "clone", "-q", str(origin), str(clone)], tmp_path)
+        configure_s3(clone, s3_endpoint)
+
+    run(["dvc", "repro"], clone_a)
+    assert git_status(clone_a) == "", "a rebuild of a commit must change nothing git tracks"
+    pushed = run(["dvc", "push", "-r", "s3"], clone_a)
     assert "pushed" in pushed.stdout.lower()
-    committed_config = (origin / ".dvc" / "config").read_text()
+    committed_config = (clone_a / ".dvc" / "config").read_text()
     assert s3_endpoint not in committed_config and "testing" not in committed_config
 
-    clone = tmp_path / "clone"
-    run(["git", "clone", "-q", str(origin), str(clone)], tmp_path)
-    assert not (clone / ".dvc" / "cache").exists()
-    configure_s3(clone, s3_endpoint)
-    run(["dvc", "pull", "-r", "s3"], clone)
+    assert not (clone_b / ".dvc" / "cache").exists()
+    run(["dvc", "pull", "-r", "s3"], clone_b)
     for path in OUTPUTS:
-        assert (clone / path).read_bytes() == (origin / path).read_bytes(), path
-    assert "up to date" in run(["dvc", "status"], clone).stdout
-    assert run(["attrition", "verify", "models/attrition-model"], clone).returncode == 0
+        assert (clone_b / path).read_bytes() == (clone_a / path).read_bytes(), path
+    assert "up to date" in run(["dvc", "status"], clone_b).stdout
+    assert git_status(clone_b) == ""
+    assert run(["attrition", "verify", "models/attrition-model"], clone_b).returncode == 0

@@ -28,11 +28,11 @@ import jwt
 import pytest
 import uvicorn
 
+from attrition.artifact import MANIFEST, manifest_text
 from attrition.score import main as score_main
 from attrition.service.app import create_app
 from attrition.service.runtime import ServiceRuntime
 from attrition.service.settings import ServiceSettings
-from attrition.verify import MANIFEST, manifest_text
 
 SECRET = secrets.token_urlsafe(48)
 START_TIMEOUT_S = 30.0

@@ -138,3 +138,11 @@ def register(commands: Any) -> None:
     purge.add_argument("--older-than", required=True, help="e.g. 180d, 12h, 30m, 2w")
     purge.add_argument("--db", type=Path, help="store path (default: env ATTRITION_AUDIT_DB)")
     purge.set_defaults(handler=audit_purge)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`attrition serve|token|audit ...`: the service's commands behind the one command list."""
+    parser = argparse.ArgumentParser(prog="attrition", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.handler(args))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -62,14 +61,13 @@ class BatchScores:
 def load_model_state(package_dir: Path) -> ModelState:
     """Verify (manifest before unpickling) and load a package, then compile its scorer.
 
-    Raises attrition.verify.PackageError with a one-line reason on any failure.
+    Raises attrition.artifact.PackageError with a one-line reason on any failure.
     """
-    from attrition import verify
+    from attrition import artifact
 
-    package = verify.load_package(package_dir)
-    verify.check_predictions(package)  # the recorded sample probabilities must reproduce here too
-    samples = json.loads((package_dir / verify.SAMPLES_FILE).read_text(encoding="utf-8"))
-    check_rows = [sample["profile"] for sample in samples]
+    package = artifact.load_package(package_dir)
+    artifact.check_predictions(package)  # the recorded sample probabilities must reproduce here too
+    check_rows = [sample.profile for sample in package.contents.samples]
     scorer = build_scorer(package.model, FEATURES, check_rows)
     roles = tuple(package.job_roles)
     return ModelState(
