@@ -101,10 +101,12 @@ def _block_centres(raw: np.ndarray, y_true: np.ndarray) -> tuple[np.ndarray, np.
 def fit_isotonic(raw: np.ndarray, y_true: np.ndarray) -> LogOddsMap:
     """Isotonic regression on raw log-odds, then the line through its block centres (log-odds scale).
 
+    Every block is kept, however thin: the scores cluster (a few cells of similar employees), and
+    merging thin blocks into their neighbours averages rates of different cells (measured: it doubled
+    the calibration error on fresh rows for most dataset versions).
     Pool-adjacent-violators makes block rates strictly increasing, so only the first block can have
     rate 0 and only the last rate 1; those two get a Jeffreys-prior rate ((k + 1/2) / (n + 1)) so
-    their log-odds are finite. A block whose smoothed rate no longer increases is merged into its
-    neighbour.
+    their log-odds are finite. A block whose smoothed rate no longer increases is dropped.
     """
     centres, positives, rows = _block_centres(np.asarray(raw, dtype=np.float64), np.asarray(y_true))
     if len(centres) < 2:
