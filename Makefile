@@ -9,10 +9,11 @@ PORT ?= 8000
 
 VERSIONS ?= 1 2 3 4 5
 
-.PHONY: help install install-dev repro versions lineage test lint typecheck unit bench serve token lock-requirements clean
+.PHONY: help install install-dev repro versions plots lineage test lint typecheck unit bench serve token lock-requirements clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(HOST)/$(HOST)/g' -e 's/$$(PORT)/$(PORT)/g' \
+		| awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +35,9 @@ repro: install  ## rebuild data, model, metrics and package with DVC, then print
 
 versions: install  ## one experiment per dataset version via DVC's queue, one table: make versions VERSIONS="1 2 3"
 	attrition versions $(VERSIONS)
+
+plots: install  ## render every DVC plot to PNG offline into docs/plots (REVS="HEAD~1" to overlay)
+	attrition plots --out docs/plots $(REVS)
 
 lineage: install  ## which data, code and params made the workspace's model (REV=<git rev> for another)
 	attrition lineage $(if $(REV),--rev $(REV))

@@ -84,6 +84,10 @@ def test_metrics_file_has_every_reported_figure(pipeline_dir: Path) -> None:
     assert set(metrics["fairness"]["recall_by_age_band"]) == {"<30", "30-44", "45+"}
     assert metrics["fairness"]["equal_opportunity_difference_age"] >= 0
     assert metrics["cv"]["roc_auc"]["mean"] > 0.7
-    plots = pipeline_dir / "metrics" / "plots" / "sklearn"
-    names = {"roc.json", "precision_recall.json", "confusion_matrix.json", "calibration.json"}
-    assert {p.name for p in plots.iterdir()} == names
+    plots = pipeline_dir / "metrics" / "plots"
+    assert {p.name for p in (plots / "custom").iterdir()} == {
+        "roc.json",
+        "precision_recall.json",
+        "confusion_matrix.json",
+    }
+    assert {p.name for p in (plots / "sklearn").iterdir()} == {"calibration.json"}

@@ -78,3 +78,16 @@ def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main([str(good)]) == 0
     assert main([str(bad)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_an_experiment_override_changes_only_its_own_line(tmp_path: Path) -> None:
+    """`dvc exp run -S` must not reformat params.yaml (flow-style lists would be rewritten)."""
+    from dvc.utils.hydra import apply_overrides
+
+    copy = tmp_path / "params.yaml"
+    original = (REPO_ROOT / "params.yaml").read_text(encoding="utf-8")
+    copy.write_text(original, encoding="utf-8")
+    apply_overrides(str(copy), ["train.model=logreg", "generate.n_samples=900"])
+    rewritten = copy.read_text(encoding="utf-8").splitlines()
+    changed = [(a, b) for a, b in zip(original.splitlines(), rewritten, strict=True) if a != b]
+    assert [b.split("#")[0].strip() for _, b in changed] == ["n_samples: 900", "model: logreg"]

@@ -31,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("params", "attrition.params", "check params.yaml without running anything"),
     Command("verify", "attrition.verify", "check a package's hashes, then its sample predictions"),
     Command("lineage", "attrition.lineage", "which data, code and params made the model, at a revision"),
+    Command("plots", "attrition.plots", "render every DVC plot to PNG/SVG offline"),
     Command("versions", "attrition.versions", "one DVC experiment per dataset version, one lineage table"),
     # the service
     Command("serve", "attrition.service.commands", "serve predictions over HTTP"),

@@ -32,6 +32,7 @@ from sklearn.metrics import (
 )
 
 from attrition.artifact import PackageError, read_record
+from attrition.curves import confusion_counts, precision_recall_points, roc_points
 from attrition.dataset import FEATURES, TARGET, holdout_split, read_dataset
 from attrition.params import EvaluateParams, load_params
 from attrition.stage import run_stage, stage_parser
@@ -171,7 +172,7 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, float]]:
     return [(prefix, value)]
 
 
-def log_with_dvclive(live_dir: Path, result: Evaluation, cv: dict[str, Any], calibration_bins: int) -> None:
+def log_with_dvclive(live_dir: Path, result: Evaluation, cv: dict[str, Any], params: EvaluateParams) -> None:
     """Write metrics.json and the plot data through dvclive, swapped into `live_dir` at the end.
 
     dvcyaml=False: a run must never edit dvc.yaml; the plots are declared there by hand.
@@ -187,22 +188,30 @@ def log_with_dvclive(live_dir: Path, result: Evaluation, cv: dict[str, Any], cal
                     live.log_metric(name, value, plot=False)
             for name, value in _flatten("cv", cv):
                 live.log_metric(name, value, plot=False)
-            live.log_sklearn_plot("roc", result.y_true, result.scores, name="roc.json")
-            live.log_sklearn_plot(
-                "precision_recall", result.y_true, result.scores, name="precision_recall.json"
+            # Bounded plot data (attrition.curves): its size must not grow with the hold-out.
+            points, threshold = params.plot_points, result.metrics["holdout"]["threshold"]
+            live.log_plot(
+                "roc", roc_points(result.y_true, result.scores, threshold, points), x="fpr", y="tpr"
             )
-            live.log_sklearn_plot(
+            live.log_plot(
+                "precision_recall",
+                precision_recall_points(result.y_true, result.scores, threshold, points),
+                x="recall",
+                y="precision",
+            )
+            live.log_plot(
                 "confusion_matrix",
-                result.y_true,
-                result.decided,
-                name="confusion_matrix.json",
+                confusion_counts(result.y_true, result.decided),
+                x="actual",
+                y="predicted",
+                template="confusion_counts",
             )
             live.log_sklearn_plot(
                 "calibration",
                 result.y_true,
                 result.scores,
                 name="calibration.json",
-                n_bins=calibration_bins,
+                n_bins=params.calibration_bins,
             )
         for produced in sorted(p for p in staging.rglob("*") if p.is_file()):
             target = live_dir / produced.relative_to(staging)
@@ -227,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         record = read_record(args.record)
         model = joblib.load(args.model)
         result = evaluate(model, holdout, record.threshold.value, params.evaluate)
-        log_with_dvclive(args.live, result, record.cv.scores, params.evaluate.calibration_bins)
+        log_with_dvclive(args.live, result, record.cv.scores, params.evaluate)
         h = result.metrics["holdout"]
         print(
             f"evaluate: hold-out roc_auc {h['roc_auc']:.4f} precision {h['precision']:.3f} "

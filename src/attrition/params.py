@@ -106,6 +106,8 @@ class EvaluateParams(_Section):
     age_bands: list[PositiveInt] = Field(default=[30, 45], min_length=1)
     bootstrap: Bootstrap = Bootstrap()
     calibration_bins: Annotated[int, Field(strict=True, ge=2, le=50)] = 10
+    # ROC and PR plot data keep at most this many points (plus the operating point), at any data size.
+    plot_points: Annotated[int, Field(strict=True, ge=10, le=5000)] = 200
 
     @model_validator(mode="after")
     def _bands_increase(self) -> EvaluateParams:

@@ -83,6 +83,15 @@ def test_metrics_and_plots_are_visible_to_dvc(reproduced: Path) -> None:
     plots = run(["dvc", "plots", "show", "--json"], reproduced).stdout
     for title in ("ROC curve", "Precision-recall curve", "Confusion matrix", "Calibration curve"):
         assert title in plots
+    rendered = run(["attrition", "plots", "--out", "images"], reproduced).stdout
+    names = {p.name for p in (reproduced / "images").iterdir()}
+    assert names == {
+        "roc_curve.png",
+        "precision_recall_curve.png",
+        "confusion_matrix.png",
+        "calibration_curve.png",
+    }
+    assert "Confusion matrix" in rendered
 
 
 def test_artifact_is_declared_for_the_registry(reproduced: Path) -> None:
