@@ -20,6 +20,7 @@ real line. Two methods fill the knots:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -59,6 +60,17 @@ class LogOddsMap:
         high_slope = (y[-1] - y[-2]) / (x[-1] - x[-2])
         out = np.where(raw < x[0], y[0] + low_slope * (raw - x[0]), out)
         return np.where(raw > x[-1], y[-1] + high_slope * (raw - x[-1]), out)
+
+    def log_odds_one(self, raw: float) -> float:
+        """The same map for one Python float, without NumPy: what the compiled scorer calls per row."""
+        x, y = self.x, self.y
+        if raw <= x[0]:
+            return y[0] + (y[1] - y[0]) / (x[1] - x[0]) * (raw - x[0])
+        if raw >= x[-1]:
+            return y[-1] + (y[-1] - y[-2]) / (x[-1] - x[-2]) * (raw - x[-1])
+        right = bisect.bisect_right(x, raw)
+        left = right - 1
+        return y[left] + (y[right] - y[left]) / (x[right] - x[left]) * (raw - x[left])
 
     def probability(self, raw: np.ndarray) -> np.ndarray:
         """Calibrated probability for raw log-odds."""
@@ -170,3 +182,10 @@ class RecalibratedClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
 
     def predict(self, X: Any) -> np.ndarray:
         return np.asarray(self.classes_)[(self.decision_function(X) > 0).astype(int)]
+
+
+def model_calibration(model: Any) -> LogOddsMap:
+    """The map after the classifier of a fitted preprocess + classifier Pipeline (IDENTITY if none)."""
+    steps = getattr(model, "steps", None)
+    classifier = steps[-1][1] if steps else model
+    return classifier.log_odds_map if isinstance(classifier, RecalibratedClassifier) else IDENTITY

@@ -106,6 +106,9 @@ class EvaluateParams(_Section):
     age_bands: list[PositiveInt] = Field(default=[30, 45], min_length=1)
     bootstrap: Bootstrap = Bootstrap()
     calibration_bins: Annotated[int, Field(strict=True, ge=2, le=50)] = 10
+    # A recall gap between groups is reported as a finding only when every group has at least this
+    # many positives; below it the gap is marked insufficient_data (its interval is still shown).
+    fairness_min_positives: Annotated[int, Field(strict=True, ge=1)] = 50
     # ROC and PR plot data keep at most this many points (plus the operating point), at any data size.
     plot_points: Annotated[int, Field(strict=True, ge=10, le=5000)] = 200
 

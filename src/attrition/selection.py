@@ -120,3 +120,16 @@ def select_columns(
 def _margin(item: DropColumnImportance, tolerance_se: float) -> float:
     """How far the column's importance clears the bar; <= 0 means it may be dropped."""
     return item.loss_increase - tolerance_se * item.standard_error
+
+
+def model_columns(model: Any) -> list[str]:
+    """The input columns a fitted preprocess + classifier Pipeline reads (selection kept), in input order."""
+    preprocess = getattr(model, "named_steps", {}).get("preprocess")
+    if preprocess is None or not hasattr(preprocess, "transformers_"):
+        return [str(c) for c in getattr(model, "feature_names_in_", [])]
+    read: set[str] = set()
+    for _, transformer, selected in preprocess.transformers_:
+        if isinstance(transformer, str) and transformer == "drop":
+            continue
+        read |= {selected} if isinstance(selected, str) else {str(c) for c in selected}
+    return [str(c) for c in preprocess.feature_names_in_ if str(c) in read]
