@@ -55,6 +55,7 @@ class VersionResult:
     calibration: str
     threshold: float
     recall: float
+    precision: float
     band_recall: dict[str, tuple[float | None, int]]
     gap: float | None
     gap_interval: tuple[float | None, float | None]
@@ -113,6 +114,7 @@ def bench_version(base: Params, version: int, rows: int) -> VersionResult:
     )
     auc, bayes = float(roc_auc_score(y, scores)), float(roc_auc_score(y, truth))
     recall = float(decided[y == 1].mean())
+    precision = float(y[decided].mean()) if decided.any() else 0.0
     ece = calibration_error(y, scores, base.evaluate.calibration_bins)
     misses = []
     if bands.gap.value is None or bands.gap.value * 100 > MAX_GAP_PP:
@@ -130,6 +132,7 @@ def bench_version(base: Params, version: int, rows: int) -> VersionResult:
         calibration=f"{result.calibration.method} ({len(result.calibration.x)} knots)",
         threshold=result.threshold,
         recall=recall,
+        precision=precision,
         band_recall={name: (e.value, e.support) for name, e in bands.by_group.items()},
         gap=bands.gap.value,
         gap_interval=(bands.gap.low, bands.gap.high),
@@ -154,7 +157,7 @@ def table_row(r: VersionResult, band_order: list[str]) -> str:
     hyper = ", ".join(f"{k}={v}" for k, v in sorted(r.hyperparameters.items()))
     return (
         f"| {r.version} | {', '.join(r.columns)} | {hyper} | {r.calibration} | {r.threshold:.3f} "
-        f"| {r.recall:.3f} | {bands} | {_pp(r.gap)} [{_pp(r.gap_interval[0])}, {_pp(r.gap_interval[1])}] "
+        f"| {r.recall:.3f} | {r.precision:.3f} | {bands} | {_pp(r.gap)} [{_pp(r.gap_interval[0])}, {_pp(r.gap_interval[1])}] "
         f"| {r.calibration_error:.4f} ({r.label_noise_reference:.4f}) | {r.auc:.4f} / {r.bayes_auc:.4f} "
         f"= {r.bayes_auc - r.auc:.4f} | {r.fit_seconds:.1f} | {', '.join(r.misses) or 'all met'} |"
     )
@@ -177,11 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"| version | columns kept | hyperparameters | calibration | threshold | recall "
-        f"(>= {base.train.threshold.min_recall - RECALL_SLACK:.2f}) | recall {' / '.join(band_order)} "
+        f"(>= {base.train.threshold.min_recall - RECALL_SLACK:.2f}) | precision | recall {' / '.join(band_order)} "
         f"(positives) | age gap pp [95% CI] (<= {MAX_GAP_PP:g}) | calibration error (label-noise ref) "
         f"(<= {MAX_CALIBRATION_ERROR}) | AUC / Bayes = gap (<= {MAX_AUC_GAP}) | fit s | targets |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     results = []
     for version in args.versions:
         result = bench_version(base, version, args.rows)
