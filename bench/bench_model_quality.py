@@ -157,7 +157,8 @@ def table_row(r: VersionResult, band_order: list[str]) -> str:
     hyper = ", ".join(f"{k}={v}" for k, v in sorted(r.hyperparameters.items()))
     return (
         f"| {r.version} | {', '.join(r.columns)} | {hyper} | {r.calibration} | {r.threshold:.3f} "
-        f"| {r.recall:.3f} | {r.precision:.3f} | {bands} | {_pp(r.gap)} [{_pp(r.gap_interval[0])}, {_pp(r.gap_interval[1])}] "
+        f"| {r.recall:.3f} | {r.precision:.3f} | {bands} "
+        f"| {_pp(r.gap)} [{_pp(r.gap_interval[0])}, {_pp(r.gap_interval[1])}] "
         f"| {r.calibration_error:.4f} ({r.label_noise_reference:.4f}) | {r.auc:.4f} / {r.bayes_auc:.4f} "
         f"= {r.bayes_auc - r.auc:.4f} | {r.fit_seconds:.1f} | {', '.join(r.misses) or 'all met'} |"
     )
@@ -180,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"| version | columns kept | hyperparameters | calibration | threshold | recall "
-        f"(>= {base.train.threshold.min_recall - RECALL_SLACK:.2f}) | precision | recall {' / '.join(band_order)} "
+        f"(>= {base.train.threshold.min_recall - RECALL_SLACK:.2f}) | precision "
+        f"| recall {' / '.join(band_order)} "
         f"(positives) | age gap pp [95% CI] (<= {MAX_GAP_PP:g}) | calibration error (label-noise ref) "
         f"(<= {MAX_CALIBRATION_ERROR}) | AUC / Bayes = gap (<= {MAX_AUC_GAP}) | fit s | targets |"
     )
