@@ -60,10 +60,10 @@ bench: install-dev  ## benchmark scripts (pipeline speed, model quality, service
 	python bench/bench_model_quality.py
 	python bench/bench_service.py --package models/attrition-model
 
-serve: install  ## serve the packaged model on $(HOST):$(PORT) (needs ATTRITION_JWT_SECRET)
-	attrition serve --package models/attrition-model --scores data/batch_scores.csv --host $(HOST) --port $(PORT)
+serve: install  ## serve the packaged model on $(HOST):$(PORT); without ATTRITION_JWT_SECRET(_FILE), a dev secret in .attrition/
+	attrition serve --dev --package models/attrition-model --scores data/batch_scores.csv --host $(HOST) --port $(PORT)
 
-token: install  ## mint a 1-hour development token with the predict scope (needs ATTRITION_JWT_SECRET)
+token: install  ## mint a 1-hour development token with the predict scope (same secret as make serve)
 	@attrition token --sub $${USER:-developer} --scope attrition:predict --ttl 3600
 
 lock-requirements:  ## re-pin requirements.txt from a clean venv (needs the package registry)

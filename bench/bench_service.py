@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvloop
 
-    from attrition.service.auth import mint_token
+    from attrition.service.core.tokens import mint_token
 
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     secret = secrets.token_urlsafe(48)

@@ -16,6 +16,7 @@ from attrition.cli import main as cli_main
 
 EXPECTED_FILES = {
     "model.joblib",
+    "model.json",
     "metadata.json",
     "input_schema.json",
     "samples.json",
@@ -68,7 +69,7 @@ def test_schema_and_samples(model_package: Path) -> None:
 
 def test_verify_passes_on_a_fresh_package(model_package: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["verify", str(model_package)]) == 0
-    assert "6 sample predictions match" in capsys.readouterr().out
+    assert "6 sample predictions of model.joblib and model.json match" in capsys.readouterr().out
 
 
 def _verify(package: Path) -> subprocess.CompletedProcess[str]:

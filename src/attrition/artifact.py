@@ -24,6 +24,8 @@ from attrition.provenance import CodeIdentity
 
 MANIFEST = "MANIFEST.sha256"
 MODEL_FILE = "model.joblib"
+# The same model as plain numbers (attrition.scorer): what the service loads, never unpickling.
+MODEL_DATA_FILE = "model.json"
 METADATA_FILE = "metadata.json"
 SCHEMA_FILE = "input_schema.json"
 SAMPLES_FILE = "samples.json"
@@ -333,11 +335,37 @@ def check_predictions(package: ModelPackage) -> int:
     return len(samples)
 
 
+def check_model_data(contents: PackageContents) -> int:
+    """The data-only model (model.json) must reproduce every recorded sample probability.
+
+    Pure Python (attrition.scorer): this is the check the serving image relies on, since it never
+    opens model.joblib. Returns the number of samples checked.
+    """
+    from attrition.scorer import ModelDataError, scorer_from_data
+
+    try:
+        scorer = scorer_from_data(contents.document(MODEL_DATA_FILE))
+    except ModelDataError as error:
+        raise PackageError(f"{contents.path}: {MODEL_DATA_FILE}: {error}") from None
+    for number, sample in enumerate(contents.samples, 1):
+        value = scorer.predict_one(sample.profile)
+        if abs(value - sample.probability) > PREDICTION_TOLERANCE:
+            raise PackageError(
+                f"{contents.path}: {MODEL_DATA_FILE} predicts {value!r} for sample profile {number}, "
+                f"recorded {sample.probability!r} (tolerance {PREDICTION_TOLERANCE})"
+            )
+    return len(contents.samples)
+
+
 def verify_package(package_dir: Path) -> str:
-    """Full check: manifest, then load and replay the sample predictions. Returns a one-line summary."""
+    """Full check: manifest, then the joblib model and the data-only model each replay the samples."""
     package = load_package(package_dir)
     count = check_predictions(package)
+    forms = "model.joblib"
+    if (package_dir / MODEL_DATA_FILE).is_file():
+        check_model_data(package.contents)
+        forms += f" and {MODEL_DATA_FILE}"
     return (
         f"ok: {package_dir} model {package.model_version}: manifest verified, "
-        f"{count} sample predictions match to {PREDICTION_TOLERANCE:g}"
+        f"{count} sample predictions of {forms} match to {PREDICTION_TOLERANCE:g}"
     )

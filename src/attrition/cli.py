@@ -34,9 +34,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("plots", "attrition.plots", "render every DVC plot to PNG/SVG offline"),
     Command("versions", "attrition.versions", "one DVC experiment per dataset version, one lineage table"),
     # the service
-    Command("serve", "attrition.service.commands", "serve predictions over HTTP"),
-    Command("token", "attrition.service.commands", "print a development JWT"),
-    Command("audit", "attrition.service.commands", "audit store maintenance"),
+    Command("serve", "attrition.service.commands.serve", "serve predictions over HTTP"),
+    Command("token", "attrition.service.commands.token", "print a development JWT"),
+    Command("audit", "attrition.service.commands.audit", "audit store maintenance"),
 )
 
 USAGE_EXIT = 2
@@ -69,10 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return USAGE_EXIT
-    module = importlib.import_module(command.module)
-    if command.module == "attrition.service.commands":
-        return int(module.main([command.name, *args[1:]]))
-    return int(module.main(args[1:]))
+    return int(importlib.import_module(command.module).main(args[1:]))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Stage `package`: one self-contained, verifiable directory per model version.
 
-The directory carries the model, its lineage (metadata.json), what loading it needs
-(requirements.txt), its input schema, sample profiles with their expected probabilities, a SHA-256
-manifest and a model card. Its bytes are a pure function of code, params and data (no times, hosts
-or commits: those are in the run record). It is assembled in a staging directory, verified there, and
-only then swapped in, so a broken package never lands.
+The directory carries the model (as joblib, and as plain numbers in model.json), its lineage
+(metadata.json), what loading it needs (requirements.txt), its input schema, sample profiles with
+their expected probabilities, a SHA-256 manifest and a model card. Its bytes are a pure function of
+code, params and data (no times, hosts or commits: those are in the run record). It is assembled in
+a staging directory, verified there, and only then swapped in, so a broken package never lands.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+import joblib
 import pandas as pd
 
 from attrition.artifact import (
     CARD_FILE,
     METADATA_FILE,
+    MODEL_DATA_FILE,
     MODEL_FILE,
     REQUIREMENTS_FILE,
     SAMPLES_FILE,
@@ -43,6 +45,7 @@ from attrition.atomic import atomic_directory
 from attrition.dataset import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TARGET, read_dataset
 from attrition.params import Params, load_params
 from attrition.provenance import code_identity
+from attrition.scorer import UnsupportedModelError, export_model_data
 from attrition.stage import run_stage, stage_parser
 
 # What unpickling and calling the model needs; pinned to the versions that built it.
@@ -161,13 +164,19 @@ def build_metadata(
 
 
 def write_package(
-    staging: Path, *, model_path: Path, metadata: PackageMetadata, record: TrainingRecord
+    staging: Path,
+    *,
+    model_path: Path,
+    model_data: dict[str, Any],
+    metadata: PackageMetadata,
+    record: TrainingRecord,
 ) -> None:
     """Fill `staging` with every package file and, last, the manifest over them."""
     shutil.copyfile(model_path, staging / MODEL_FILE)
     write_documents(
         staging,
         {
+            MODEL_DATA_FILE: model_data,
             METADATA_FILE: metadata.model_dump(mode="json"),
             SCHEMA_FILE: record.input_schema,
             SAMPLES_FILE: [sample.model_dump(mode="json") for sample in record.samples],
@@ -205,14 +214,20 @@ def main(argv: list[str] | None = None) -> int:
             record=record,
             metrics={k: metrics[k] for k in ("holdout", "fairness")},
         )
+        # The same model as plain numbers, for readers that must not unpickle (the serving image).
+        # This process never held the trained model: loading it here also checks the joblib round trip.
+        model_data = export_model_data(joblib.load(args.model))
         with atomic_directory(args.out) as staging:
-            write_package(staging, model_path=args.model, metadata=metadata, record=record)
-            # This process never held the trained model: loading it here checks the joblib round trip.
+            write_package(
+                staging, model_path=args.model, model_data=model_data, metadata=metadata, record=record
+            )
             summary = verify_package(staging)
         print(f"package: {metadata.model_version} -> {args.out} ({summary.split(': ', 2)[-1]})")
         return {"model_version": metadata.model_version}
 
-    return run_stage("package", body, run_record=args.run_record, extra_errors=(PackageError,))
+    return run_stage(
+        "package", body, run_record=args.run_record, extra_errors=(PackageError, UnsupportedModelError)
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.service.conftest import Server, make_token
+from tests.support.service import Server, make_token
 
 CHECKS = [
     not_a_server_error,

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
-from attrition.service.auth import AuthError, TokenVerifier
+from attrition.service.core.tokens import AuthError, TokenVerifier
 from attrition.service.settings import ServiceSettings, SettingsError
 
 
@@ -60,3 +60,52 @@ def test_public_key_option_verifies_es256_and_refuses_hs256_confusion(tmp_path: 
     with pytest.raises(AuthError) as error:
         verifier.verify(forged)
     assert error.value.status == 401
+
+
+def test_secrets_can_come_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ATTRITION_JWT_SECRET", raising=False)
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("f" * 40 + "\n")
+    settings = ServiceSettings(jwt_secret_file=secret_file)
+    assert settings.signing_secret() == "f" * 40
+    secret_file.write_text("g" * 40)
+    assert settings.signing_secret() == "g" * 40  # read again each time: rotation needs no restart
+    db_file = tmp_path / "db-url"
+    for value, path in [("sqlite:///audit/a.sqlite", "audit/a.sqlite"), ("sqlite:////var/a.db", "/var/a.db")]:
+        db_file.write_text(value + "\n")
+        assert ServiceSettings(audit_db_file=db_file).audit_location() == Path(path)
+    db_file.write_text("/data/audit.sqlite")
+    assert ServiceSettings(audit_db_file=db_file).audit_location() == Path("/data/audit.sqlite")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "ATTRITION_JWT_SECRET_FILE {path}: No such file or directory"),
+        ("", "ATTRITION_JWT_SECRET_FILE {path}: the file is empty"),
+        ("short", "ATTRITION_JWT_SECRET_FILE {path} is 5 bytes; HS256 needs at least 32"),
+    ],
+    ids=["missing", "empty", "short"],
+)
+def test_bad_secret_files_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str | None, message: str
+) -> None:
+    monkeypatch.delenv("ATTRITION_JWT_SECRET", raising=False)
+    path = tmp_path / "secret"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SettingsError) as error:
+        ServiceSettings(jwt_secret_file=path).signing_secret()
+    assert str(error.value) == message.format(path=path)
+
+
+def test_a_setting_and_its_file_are_exclusive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ATTRITION_JWT_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="not both"):
+        ServiceSettings(jwt_secret="s" * 40, jwt_secret_file=tmp_path / "s")
+    with pytest.raises(ValidationError, match="not both"):
+        ServiceSettings(audit_db=tmp_path / "a.sqlite", audit_db_file=tmp_path / "url")
+    url_file = tmp_path / "url"
+    url_file.write_text("postgresql://audit@db/audit")
+    with pytest.raises(SettingsError, match="a postgresql:// URL is not supported"):
+        ServiceSettings(audit_db_file=url_file).audit_location()

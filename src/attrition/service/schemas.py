@@ -48,7 +48,12 @@ class EmployeeFeatures(BaseModel):
     )
     years_at_company: int = Field(ge=0, le=MAX_AGE - MIN_AGE, description=f"Tenure; at most age - {MIN_AGE}")
     employee_id: EmployeeId | None = Field(
-        default=None, description="Lets the service answer from batch scores if no model is loaded"
+        default=None,
+        description=(
+            "Only echoed in the answer and written to the audit log (unless opt_out); it is NOT "
+            "looked up: the score comes from the four inputs sent, whether or not the id is on the "
+            "roster. Only while no model is loaded does it select the nightly batch score."
+        ),
     )
     opt_out: bool = Field(
         default=False, description="Scored, but the inputs and id are never written to the audit store"
@@ -97,7 +102,13 @@ class Prediction(BaseModel):
     source: Literal["model", "batch"] = Field(
         description="'model' = scored live; 'batch' = nightly score (fallback)"
     )
-    employee_id: str | None = None
+    employee_id: str | None = Field(
+        default=None,
+        description=(
+            "The request's employee_id, echoed unchanged and not looked up: a 'model' score "
+            "comes from the inputs sent, even for an id no roster knows"
+        ),
+    )
 
 
 class BatchPrediction(BaseModel):

@@ -1,7 +1,9 @@
 """Every knob of the service in one pydantic-settings class, read from ATTRITION_* variables.
 
-Secrets (the JWT signing secret) only ever come from the environment, never from a file in the
-repository; paths default to the DVC pipeline's outputs so `attrition serve` works in a checkout.
+Secrets come from the environment or, the way Vault Agent and Kubernetes mount them, from a file
+named by ATTRITION_<NAME>_FILE. A file is read each time the value is needed (start-up, SIGHUP,
+POST /admin/reload), so a rotated secret takes effect without a restart. Paths default to the
+DVC pipeline's outputs so `attrition serve` works in a checkout.
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ class ServiceSettings(BaseSettings):
     package: Path = Field(Path("models/attrition-model"), description="Verified model package dir")
     scores: Path = Field(Path("data/batch_scores.csv"), description="Nightly batch scores CSV")
     audit_db: Path = Field(Path("audit/audit.sqlite"), description="SQLite audit store")
+    audit_db_file: Path | None = Field(None, description="File holding the audit database path or URL")
     audit_retention_days: float = Field(180, gt=0, description="Scheduled purge horizon")
     audit_purge_interval_s: float = Field(3600, gt=0, description="Seconds between purges")
     jwt_secret: SecretStr | None = Field(None, description="HS256 signing secret (env only)")
+    jwt_secret_file: Path | None = Field(
+        None, description="File holding the HS256 secret (re-read on reload)"
+    )
     jwt_public_key_file: Path | None = Field(None, description="PEM public key for RS/ES/EdDSA")
     jwt_algorithm: str = Field("HS256", description="The only algorithm tokens may use")
     jwt_audience: str | None = None
@@ -46,6 +52,10 @@ class ServiceSettings(BaseSettings):
                 f"ATTRITION_JWT_ALGORITHM={self.jwt_algorithm!r} is not allowed; use one of "
                 f"{', '.join((*HMAC_ALGORITHMS, *ASYMMETRIC_ALGORITHMS))}"
             )
+        if self.jwt_secret is not None and self.jwt_secret_file is not None:
+            raise ValueError("set ATTRITION_JWT_SECRET or ATTRITION_JWT_SECRET_FILE, not both")
+        if "audit_db" in self.model_fields_set and self.audit_db_file is not None:
+            raise ValueError("set ATTRITION_AUDIT_DB or ATTRITION_AUDIT_DB_FILE, not both")
         asymmetric = self.jwt_algorithm in ASYMMETRIC_ALGORITHMS
         if asymmetric and self.jwt_public_key_file is None:
             raise ValueError(
@@ -69,18 +79,52 @@ class ServiceSettings(BaseSettings):
                 ) from error
         return self.signing_secret()
 
+    def has_secret(self) -> bool:
+        """Whether a signing secret is configured (in the environment or as a file)."""
+        return self.jwt_secret is not None or self.jwt_secret_file is not None
+
     def signing_secret(self) -> str:
-        """The HS256 secret; raises SettingsError when it is unset or too short to be safe."""
-        if self.jwt_secret is None or not self.jwt_secret.get_secret_value():
+        """The HS256 secret (the file is read now); SettingsError when unset, unreadable or short."""
+        if self.jwt_secret_file is not None:
+            source = f"ATTRITION_JWT_SECRET_FILE {self.jwt_secret_file}"
+            secret = _read_secret_file(self.jwt_secret_file, "ATTRITION_JWT_SECRET_FILE")
+        elif self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+            source, secret = "ATTRITION_JWT_SECRET", self.jwt_secret.get_secret_value()
+        else:
             raise SettingsError(
                 "ATTRITION_JWT_SECRET is not set; export a random secret of at least "
                 f"{MIN_SECRET_BYTES} bytes (e.g. `python -c 'import secrets; "
-                "print(secrets.token_urlsafe(48))'`)"
+                "print(secrets.token_urlsafe(48))'`), point ATTRITION_JWT_SECRET_FILE at a file "
+                "holding one, or run `attrition serve --dev` for a local development secret"
             )
-        secret = self.jwt_secret.get_secret_value()
-        if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
-            raise SettingsError(
-                f"ATTRITION_JWT_SECRET is {len(secret.encode('utf-8'))} bytes; "
-                f"HS256 needs at least {MIN_SECRET_BYTES}"
-            )
+        size = len(secret.encode("utf-8"))
+        if size < MIN_SECRET_BYTES:
+            raise SettingsError(f"{source} is {size} bytes; HS256 needs at least {MIN_SECRET_BYTES}")
         return secret
+
+    def audit_location(self) -> Path:
+        """The SQLite audit store: ATTRITION_AUDIT_DB, or the path/URL in ATTRITION_AUDIT_DB_FILE."""
+        if self.audit_db_file is None:
+            return self.audit_db
+        value = _read_secret_file(self.audit_db_file, "ATTRITION_AUDIT_DB_FILE")
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            return Path(value)
+        if scheme == "sqlite" and rest.startswith("/"):
+            return Path(rest[1:])  # sqlite:///relative/path, sqlite:////absolute/path
+        raise SettingsError(
+            f"ATTRITION_AUDIT_DB_FILE {self.audit_db_file}: a {scheme}:// URL is not supported by "
+            "this store; use a SQLite path or sqlite:///path"
+        )
+
+
+def _read_secret_file(path: Path, setting: str) -> str:
+    """A mounted secret's value: the file's text without the trailing newline editors add."""
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise SettingsError(f"{setting} {path}: {reason}") from None
+    if not value:
+        raise SettingsError(f"{setting} {path}: the file is empty")
+    return value

@@ -1,0 +1,166 @@
+"""Two pure-ASGI middlewares: request metrics (outer) and the body rules 413/415 (inner).
+
+A BaseHTTPMiddleware would wrap every request in extra tasks and streams; these are plain ASGI
+callables. They are separate so the body rules can change without touching what is measured:
+the metrics middleware sees every answer, including the body rules' refusals.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from attrition.service.core.metrics import ServiceMetrics
+
+
+async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
+    payload = json.dumps(body).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode("ascii")),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == wanted:
+            return bytes(value)
+    return None
+
+
+def _is_json(scope: Scope) -> bool:
+    """application/json or application/<anything>+json, parameters ignored."""
+    value = _header(scope, b"content-type")
+    if value is None:
+        return False
+    media = value.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+
+
+class MetricsMiddleware:
+    """Times and counts every HTTP request by endpoint, method and status.
+
+    The endpoint label is the matched route's path template ("/scores/{employee_id}"), or
+    "unmatched", so label cardinality stays bounded whatever URLs clients send. Requests refused
+    before routing (413, 415) are labelled with their path when it is one of `known_paths`.
+    """
+
+    def __init__(
+        self, app: ASGIApp, metrics: ServiceMetrics, known_paths: frozenset[str] = frozenset()
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.known_paths = known_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status_box = [500]
+
+        async def send_with_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_box[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            status = status_box[0]
+            route = scope.get("route")
+            endpoint = getattr(route, "path", None) or (
+                scope["path"] if scope["path"] in self.known_paths else "unmatched"
+            )
+            self.metrics.observe_request(endpoint, scope["method"], status, time.perf_counter() - start)
+            if status in (400, 413, 415) and route is None:
+                self.metrics.validation_errors.labels(endpoint).inc()
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over `max_body_bytes` (413), bad Content-Length (400), non-JSON bodies (415).
+
+    Checked before routing and before any body is parsed, so an oversized or chunked body never
+    reaches the JSON parser; a chunked body is buffered up to the limit and replayed.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = self._content_length(scope)
+        if length == -1 or (length is not None and length > self.max_body_bytes):
+            await _send_json(send, 413 if length != -1 else 400, {"detail": self._too_large(length)})
+            return
+        chunked = length is None and _header(scope, b"transfer-encoding") is not None
+        has_body = chunked or (length is not None and length > 0)
+        if has_body and scope["method"] in ("POST", "PUT", "PATCH") and not _is_json(scope):
+            await _send_json(send, 415, {"detail": "content-type: request bodies must be application/json"})
+            return
+        if chunked:
+            body = await self._read_limited(receive)
+            if body is None:
+                await _send_json(send, 413, {"detail": self._too_large(None)})
+                return
+            receive = self._replay(body, receive)
+        await self.app(scope, receive, send)
+
+    def _too_large(self, length: int | None) -> str:
+        if length == -1:
+            return "content-length header is not a non-negative integer"
+        return f"request body is larger than the {self.max_body_bytes}-byte limit"
+
+    @staticmethod
+    def _content_length(scope: Scope) -> int | None:
+        """Declared body length, None if absent, -1 if unparseable."""
+        value = _header(scope, b"content-length")
+        if value is None:
+            return None
+        try:
+            length = int(value)
+        except ValueError:
+            return -1
+        return length if length >= 0 else -1
+
+    async def _read_limited(self, receive: Receive) -> bytes | None:
+        """Buffer a body sent without content-length, giving up past the limit."""
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    @staticmethod
+    def _replay(body: bytes, receive: Receive) -> Receive:
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay

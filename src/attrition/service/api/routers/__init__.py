@@ -1,0 +1,1 @@
+"""One APIRouter per concern: predict, scores, health, admin; app.py lists them once."""

@@ -1,0 +1,89 @@
+"""POST /predict and /predict/batch: live scores, or nightly batch scores when no model is loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from attrition.service.api.deps import PredictAccess
+from attrition.service.api.openapi import auth_responses, security_requirement
+from attrition.service.core.scoring import check_roles, score_employees
+from attrition.service.core.tokens import SCOPE_PREDICT
+from attrition.service.schemas import (
+    MAX_BATCH,
+    BatchPrediction,
+    BatchRequest,
+    EmployeeFeatures,
+    ErrorResponse,
+    Prediction,
+)
+
+router = APIRouter(tags=["predict"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    **auth_responses(SCOPE_PREDICT),
+    413: {"model": ErrorResponse, "description": "Body larger than the configured limit"},
+    415: {"model": ErrorResponse, "description": "Body is not application/json"},
+    422: {"model": ErrorResponse, "description": "Invalid input; `detail` names the field"},
+    503: {"model": ErrorResponse, "description": "No model loaded and no batch score for the employee_id"},
+}
+
+
+@router.post(
+    "/predict",
+    response_model=Prediction,
+    responses=_ERRORS,
+    openapi_extra=security_requirement(SCOPE_PREDICT),
+    summary="Attrition probability for one employee",
+)
+async def predict(employee: EmployeeFeatures, access: PredictAccess) -> Response:
+    """Live score from the verified model; batch score (source=batch) if no model is loaded.
+
+    The score depends only on age, job_role, monthly_income and years_at_company. `employee_id`
+    is echoed and audited, never looked up, so an id unknown to the roster still gets a 200 and
+    its score; it selects the nightly batch score only while no model is loaded.
+    """
+    runtime = access.runtime
+    state = runtime.current  # read once: a reload mid-request does not affect this request
+    if state is not None:
+        check_roles(state, [employee], batch=False)
+    predictions = await score_employees(
+        state=state,
+        scores=runtime.scores,
+        load_error=runtime.load_error,
+        audit=runtime.audit,
+        metrics=runtime.metrics,
+        caller=access.caller.subject,
+        employees=[employee],
+        endpoint="/predict",
+    )
+    # Prediction was validated when it was built; serialising it directly skips FastAPI's second
+    # validation pass against response_model (documented in the schema all the same).
+    return Response(predictions[0].model_dump_json(), media_type="application/json")
+
+
+@router.post(
+    "/predict/batch",
+    response_model=BatchPrediction,
+    responses=_ERRORS,
+    openapi_extra=security_requirement(SCOPE_PREDICT),
+    summary=f"Attrition probabilities for 1 to {MAX_BATCH} employees",
+)
+async def predict_batch(request: BatchRequest, access: PredictAccess) -> BatchPrediction:
+    """All-or-nothing: one invalid employee makes the whole request a 422 naming its index."""
+    runtime = access.runtime
+    state = runtime.current
+    if state is not None:
+        check_roles(state, request.employees, batch=True)
+    predictions = await score_employees(
+        state=state,
+        scores=runtime.scores,
+        load_error=runtime.load_error,
+        audit=runtime.audit,
+        metrics=runtime.metrics,
+        caller=access.caller.subject,
+        employees=request.employees,
+        endpoint="/predict/batch",
+    )
+    return BatchPrediction(predictions=predictions)

@@ -1,0 +1,129 @@
+"""`attrition serve`: verify the package (in the app's start-up) and serve until SIGINT/SIGTERM.
+
+HTTPS directly with --ssl-certfile/--ssl-keyfile (behind an Ingress that terminates TLS, plain
+HTTP is enough). `--dev` gives a local development secret that `attrition token` shares.
+
+Heavy imports (FastAPI, uvicorn) happen inside `run` so `attrition --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from attrition.service.commands.shell import OneLineParser, fail, load_settings
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of `attrition serve` (unset ones fall back to ATTRITION_* env vars)."""
+    unset = argparse.SUPPRESS
+    parser.add_argument(
+        "--package",
+        type=Path,
+        default=unset,
+        help="model package dir (default: env ATTRITION_PACKAGE or models/attrition-model)",
+    )
+    parser.add_argument(
+        "--scores",
+        type=Path,
+        default=unset,
+        help="batch scores CSV (default: env ATTRITION_SCORES or data/batch_scores.csv)",
+    )
+    parser.add_argument(
+        "--audit-db",
+        type=Path,
+        default=unset,
+        help="SQLite audit store (default: env ATTRITION_AUDIT_DB or audit/audit.sqlite)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port to bind")
+    parser.add_argument("--log-level", default="info", choices=LOG_LEVELS, help="server log level")
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="with no ATTRITION_JWT_SECRET(_FILE) set, sign tokens with .attrition/dev-secret "
+        "(created 0600 when missing); `attrition token` reads the same file",
+    )
+    parser.add_argument(
+        "--ssl-certfile", type=Path, default=unset, help="PEM certificate (chain) to serve HTTPS directly"
+    )
+    parser.add_argument("--ssl-keyfile", type=Path, default=unset, help="PEM private key of --ssl-certfile")
+
+
+def check_tls(certfile: Path | None, keyfile: Path | None) -> str | None:
+    """Why the TLS flags cannot work (one line), or None when they are absent or load fine."""
+    import ssl
+
+    if certfile is None and keyfile is None:
+        return None
+    if certfile is None or keyfile is None:
+        return "--ssl-certfile and --ssl-keyfile: give both or neither"
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except ssl.SSLError as error:
+        return (
+            f"--ssl-certfile {certfile} / --ssl-keyfile {keyfile}: not a matching PEM pair ({error.reason})"
+        )
+    except OSError as error:  # after SSLError, its subclass
+        return f"--ssl-certfile {certfile} / --ssl-keyfile {keyfile}: {error.strerror or error}"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check every setting in one line each, then hand the app to uvicorn."""
+    import uvicorn
+
+    from attrition.service.app import create_app
+    from attrition.service.core.audit import AuditError, connect
+    from attrition.service.core.dev_secret import ensure_dev_secret
+    from attrition.service.settings import HMAC_ALGORITHMS, SettingsError
+
+    if not 0 < args.port < 65536:
+        return fail(f"--port {args.port}: must be 1-65535")
+    certfile, keyfile = getattr(args, "ssl_certfile", None), getattr(args, "ssl_keyfile", None)
+    tls_problem = check_tls(certfile, keyfile)
+    if tls_problem:
+        return fail(tls_problem)
+    try:
+        settings = load_settings(
+            package=getattr(args, "package", None),
+            scores=getattr(args, "scores", None),
+            audit_db=getattr(args, "audit_db", None),
+        )
+        if args.dev and not settings.has_secret() and settings.jwt_algorithm in HMAC_ALGORITHMS:
+            path, created = ensure_dev_secret()
+            settings = settings.model_copy(update={"jwt_secret_file": path.resolve()})
+            print(
+                f"development secret {'created in' if created else 'read from'} {path}; "
+                "`attrition token` in another terminal of this checkout signs with it",
+                file=sys.stderr,
+            )
+        app = create_app(settings)
+        connect(settings.audit_location()).close()  # fail now, in one line, not inside the lifespan
+    except (ValueError, SettingsError, AuditError, OSError) as error:
+        return fail(str(error))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=30,
+        ssl_certfile=None if certfile is None else str(certfile),
+        ssl_keyfile=None if keyfile is None else str(keyfile),
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: `attrition serve [flags]`."""
+    parser = OneLineParser(prog="attrition serve", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

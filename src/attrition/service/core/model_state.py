@@ -1,0 +1,107 @@
+"""The model the service serves: one immutable ModelState built from a verified package.
+
+The package's model.json (the scorer's numbers, see attrition.scorer) is what the service loads:
+its hash is checked against the manifest first and its probabilities against the recorded
+samples second, and no pickle is ever opened. An older package without model.json is served
+through model.joblib only where scikit-learn is installed; elsewhere (the serving image) it is
+refused, and the service answers from the batch scores until a package with model.json arrives.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from attrition.artifact import (
+    MODEL_DATA_FILE,
+    PREDICTION_TOLERANCE,
+    PackageContents,
+    Sample,
+    read_package,
+)
+from attrition.scorer import CompiledScorer, ModelDataError, PipelineScorer, build_scorer, scorer_from_data
+
+
+class ModelLoadError(Exception):
+    """A package the service cannot serve from (one-line message)."""
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """A verified package and its scorer; never mutated after construction."""
+
+    model_version: str
+    decision_threshold: float
+    job_roles: tuple[str, ...]
+    role_set: frozenset[str]
+    scorer: CompiledScorer | PipelineScorer
+    package_path: Path
+    loaded_at: float
+
+
+def scikit_learn_installed() -> bool:
+    """Whether the joblib fallback for packages without model.json is possible here."""
+    return importlib.util.find_spec("sklearn") is not None
+
+
+def _read_json(package_dir: Path, name: str) -> Any:
+    try:
+        return json.loads((package_dir / name).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ModelLoadError(f"{package_dir}: {name} is unreadable ({error})") from None
+
+
+def _state(contents: PackageContents, scorer: CompiledScorer | PipelineScorer) -> ModelState:
+    roles = tuple(contents.job_roles)
+    version, threshold = contents.model_version, contents.decision_threshold
+    return ModelState(version, threshold, roles, frozenset(roles), scorer, contents.path, time.time())
+
+
+def check_samples(package_dir: Path, scorer: CompiledScorer, samples: list[Sample]) -> None:
+    """The scorer must reproduce every recorded sample probability to PREDICTION_TOLERANCE."""
+    if not samples:
+        raise ModelLoadError(f"{package_dir}: samples.json holds no sample profiles")
+    for number, sample in enumerate(samples, 1):
+        try:
+            got = scorer.predict_one(sample.profile)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelLoadError(f"{package_dir}: sample profile {number} is malformed ({error})") from None
+        if not abs(got - sample.probability) <= PREDICTION_TOLERANCE:
+            raise ModelLoadError(
+                f"{package_dir}: {MODEL_DATA_FILE} predicts {got!r} for sample profile {number}, "
+                f"recorded {sample.probability!r} (tolerance {PREDICTION_TOLERANCE})"
+            )
+
+
+def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> ModelState:
+    """Verify and load a package: model.json when present, else model.joblib if allowed.
+
+    `allow_pickle` defaults to "scikit-learn is installed". Raises ModelLoadError or
+    attrition.artifact.PackageError with a one-line reason on any failure.
+    """
+    contents = read_package(package_dir)  # every hash before any file is parsed; never unpickles
+    if (package_dir / MODEL_DATA_FILE).is_file():
+        try:
+            scorer = scorer_from_data(
+                _read_json(package_dir, MODEL_DATA_FILE), reason="compiled (model.json)"
+            )
+        except ModelDataError as error:
+            raise ModelLoadError(f"{package_dir}: {MODEL_DATA_FILE}: {error}") from None
+        check_samples(package_dir, scorer, contents.samples)
+        return _state(contents, scorer)
+    if not (scikit_learn_installed() if allow_pickle is None else allow_pickle):
+        raise ModelLoadError(
+            f"{package_dir}: no {MODEL_DATA_FILE}, and model.joblib needs scikit-learn, which this "
+            "install does not have; repackage the model with a release that writes model.json"
+        )
+    from attrition.artifact import check_predictions, load_package  # unpickles: scikit-learn only
+    from attrition.dataset import FEATURES
+
+    package = load_package(package_dir)
+    check_predictions(package)  # the recorded sample probabilities must reproduce here too
+    fallback = build_scorer(package.model, FEATURES, [sample.profile for sample in contents.samples])
+    return _state(contents, fallback)

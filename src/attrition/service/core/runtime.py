@@ -1,0 +1,171 @@
+"""What the running service holds: the current model (one immutable object), batch scores, audit.
+
+A reload builds a complete new ModelState off the event loop and then rebinds a single attribute.
+A request reads `runtime.current` once and uses that object to the end, so in-flight requests
+finish on the model they started with and no request ever sees half a swap.
+
+The collaborators (token verifier factory, audit store, metrics, model and scores loaders) are
+passed in, so a test hands in its own instead of patching module globals; `build_runtime` wires
+the production ones from the settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from attrition.service.core.audit import AuditSink, AuditStore
+from attrition.service.core.batch_scores import BatchScores, load_batch_scores
+from attrition.service.core.metrics import ServiceMetrics
+from attrition.service.core.model_state import ModelState, load_model_state
+from attrition.service.core.tokens import TokenVerifier
+from attrition.service.settings import ServiceSettings
+
+log = logging.getLogger("attrition.service")
+
+ModelLoader = Callable[[Path], ModelState]
+ScoresLoader = Callable[[Path], BatchScores]
+VerifierFactory = Callable[[], TokenVerifier]
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What a reload did: whether it swapped, what served before, and a one-line detail."""
+
+    reloaded: bool
+    previous_version: str | None
+    detail: str
+
+
+class ServiceRuntime:
+    """Everything a request needs; created with its collaborators, started in the app's lifespan."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        metrics: ServiceMetrics,
+        audit: AuditSink,
+        verifier_factory: VerifierFactory,
+        model_loader: ModelLoader = load_model_state,
+        scores_loader: ScoresLoader = load_batch_scores,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.audit = audit
+        self._verifier_factory = verifier_factory
+        self._model_loader = model_loader
+        self._scores_loader = scores_loader
+        self.verifier = verifier_factory()  # a missing secret fails here, before serving anything
+        self.current: ModelState | None = None
+        self.load_error: str | None = "not started"
+        self.scores = BatchScores()
+        self.generation = 0  # bumped on every model swap (the OpenAPI role enum follows it)
+        self._reload_lock = asyncio.Lock()
+
+    def start(self) -> None:
+        """Open the audit store and load model + scores; a bad package leaves fallback mode."""
+        self.audit.start()
+        self.scores = self._scores_loader(self.settings.scores)
+        if self.scores.error:
+            log.warning("batch scores unavailable: %s", self.scores.error)
+        try:
+            self._install(self._model_loader(self.settings.package))
+        except Exception as error:  # any failure to load means: serve batch scores, not ready
+            self.load_error = one_line(error)
+            self.metrics.set_model(None)
+            log.error("model not loaded, serving batch-score fallback only: %s", self.load_error)
+
+    def stop(self) -> None:
+        """Drain the audit queue to disk."""
+        self.audit.close()
+
+    def _install(self, state: ModelState) -> None:
+        self.current = state  # the single reference swap
+        self.load_error = None
+        self.generation += 1
+        self.metrics.set_model(state.model_version)
+        log.info(
+            "serving model %s from %s (scorer: %s)",
+            state.model_version,
+            state.package_path,
+            state.scorer.reason,
+        )
+
+    async def reload(self, trigger: str) -> ReloadOutcome:
+        """Re-read secrets, verify and swap in the package at the configured path.
+
+        On any failure the old model and the old token key stay in service.
+        """
+        async with self._reload_lock:
+            previous = self.current.model_version if self.current else None
+            try:
+                verifier = await asyncio.to_thread(self._verifier_factory)
+                state = await asyncio.to_thread(self._model_loader, self.settings.package)
+            except Exception as error:
+                reason = one_line(error)
+                self.metrics.reloads.labels("failed").inc()
+                log.error("reload (%s) failed, still serving %s: %s", trigger, previous or "no model", reason)
+                return ReloadOutcome(False, previous, reason)
+            self.verifier = verifier  # a rotated secret file takes effect here
+            self.scores = await asyncio.to_thread(self._scores_loader, self.settings.scores)
+            self._install(state)
+            self.metrics.reloads.labels("ok").inc()
+            return ReloadOutcome(True, previous, f"now serving {state.model_version} ({trigger})")
+
+    async def purge_forever(self) -> None:
+        """Scheduled retention purge, first run at start-up; runs until cancelled."""
+        settings = self.settings
+        while True:
+            try:
+                deleted = await asyncio.wrap_future(
+                    self.audit.request_purge(settings.audit_retention_days * 86400)
+                )
+                self.metrics.audit_purged.inc(deleted)
+                if deleted:
+                    log.info(
+                        "audit purge removed %d records older than %g days",
+                        deleted,
+                        settings.audit_retention_days,
+                    )
+            except Exception as error:  # keep purging on schedule even after one failure
+                log.error("scheduled audit purge failed: %s", error)
+            await asyncio.sleep(settings.audit_purge_interval_s)
+
+
+def token_verifier(settings: ServiceSettings) -> TokenVerifier:
+    """A verifier with the key the settings name now (re-read from its file on every call)."""
+    return TokenVerifier(
+        settings.verification_key(),
+        settings.jwt_algorithm,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        cache_size=settings.token_cache_size,
+    )
+
+
+def build_runtime(
+    settings: ServiceSettings,
+    *,
+    model_loader: ModelLoader = load_model_state,
+    scores_loader: ScoresLoader = load_batch_scores,
+) -> ServiceRuntime:
+    """The production wiring: SQLite audit store, a fresh metrics registry, the settings' key."""
+    metrics = ServiceMetrics()
+    return ServiceRuntime(
+        settings,
+        metrics=metrics,
+        audit=AuditStore(settings.audit_location(), on_written=metrics.audit_written.inc),
+        verifier_factory=lambda: token_verifier(settings),
+        model_loader=model_loader,
+        scores_loader=scores_loader,
+    )
+
+
+def one_line(error: BaseException) -> str:
+    """The first line of an error's message (or its type), for logs and /readyz."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

@@ -1,0 +1,140 @@
+"""The scoring-or-fallback decision for one request: live model, nightly batch score, or no answer.
+
+Every employee in a request is scored against the one ModelState the request started with. Audit
+records and prediction metrics are written only once every employee has an answer, so a request
+that ends in 503 half-way leaves no trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from attrition.service.core.audit import AuditRecord, AuditSink
+from attrition.service.core.batch_scores import BatchScores
+from attrition.service.core.metrics import ServiceMetrics
+from attrition.service.core.model_state import ModelState
+from attrition.service.schemas import EmployeeFeatures, Prediction
+
+
+class UnknownRoleError(ValueError):
+    """An employee's job_role is not one the loaded model knows (the API answers 422)."""
+
+    def __init__(self, index: int | None, job_role: str, roles: Sequence[str]) -> None:
+        super().__init__(f"Input should be one of the model's job roles: {', '.join(roles)}")
+        self.index = index  # position in a batch request; None for a single employee
+        self.job_role = job_role
+
+
+class NoAnswerError(Exception):
+    """No model and no batch score for an employee (the API answers 503 with this detail)."""
+
+
+def check_roles(state: ModelState, employees: Sequence[EmployeeFeatures], batch: bool) -> None:
+    """Roles are only known once a package is loaded, so this check follows pydantic's."""
+    for index, employee in enumerate(employees):
+        if employee.job_role not in state.role_set:
+            raise UnknownRoleError(index if batch else None, employee.job_role, state.job_roles)
+
+
+def batch_answer(
+    scores: BatchScores,
+    current: ModelState | None,
+    load_error: str | None,
+    employee: EmployeeFeatures,
+    reason: str,
+    index: int | None,
+) -> tuple[Prediction, float]:
+    """Nightly batch score for a known employee_id, else NoAnswerError saying what would have helped."""
+    row = scores.get(employee.employee_id)
+    if row is None:
+        where = "" if index is None else f"employees[{index}]: "
+        why = load_error or reason
+        if employee.employee_id is None:
+            raise NoAnswerError(
+                f"{where}model unavailable ({why}); send an employee_id to get the nightly batch score"
+            )
+        raise NoAnswerError(
+            f"{where}model unavailable ({why}) and no batch score for employee_id {employee.employee_id}"
+        )
+    prediction = Prediction(
+        attrition_probability=round(row.probability, 4),
+        decision=row.decision,
+        # The threshold belongs to a package; only report it when that package made the score.
+        decision_threshold=(
+            current.decision_threshold if current and current.model_version == row.model_version else None
+        ),
+        model_version=row.model_version,
+        source="batch",
+        employee_id=employee.employee_id,
+    )
+    return prediction, row.probability
+
+
+async def live_probabilities(state: ModelState, employees: Sequence[EmployeeFeatures]) -> list[float] | None:
+    """The model's probabilities, or None when the scorer fails (the batch scores then answer)."""
+    rows = [employee.features() for employee in employees]
+    try:
+        if state.scorer.compiled:
+            return state.scorer.predict_many(rows)
+        # The pandas path takes milliseconds: keep it off the event loop.
+        return await asyncio.to_thread(state.scorer.predict_many, rows)
+    except Exception:  # a scorer bug must not become a 5xx while batch scores exist
+        return None
+
+
+async def score_employees(
+    *,
+    state: ModelState | None,
+    scores: BatchScores,
+    load_error: str | None,
+    audit: AuditSink,
+    metrics: ServiceMetrics,
+    caller: str,
+    employees: Sequence[EmployeeFeatures],
+    endpoint: str,
+) -> list[Prediction]:
+    """Score every employee against one model state, then queue their audit records.
+
+    Raises NoAnswerError (nothing recorded) when some employee has neither a live nor a batch score.
+    """
+    probabilities = None if state is None else await live_probabilities(state, employees)
+    predictions: list[Prediction] = []
+    scored: list[float] = []
+    fallback_reason = None
+    for index, employee in enumerate(employees):
+        if state is not None and probabilities is not None:
+            probability = probabilities[index]
+            prediction = Prediction(
+                attrition_probability=round(probability, 4),
+                decision=probability >= state.decision_threshold,
+                decision_threshold=state.decision_threshold,
+                model_version=state.model_version,
+                source="model",
+                employee_id=employee.employee_id,
+            )
+        else:
+            fallback_reason = "model_unavailable" if state is None else "scoring_error"
+            prediction, probability = batch_answer(
+                scores, state, load_error, employee, fallback_reason, None if len(employees) == 1 else index
+            )
+        predictions.append(prediction)
+        scored.append(probability)
+    for employee, prediction, probability in zip(employees, predictions, scored, strict=True):
+        audit.record(
+            AuditRecord.for_prediction(
+                caller=caller,
+                endpoint=endpoint,
+                model_version=prediction.model_version,
+                source=prediction.source,
+                opt_out=employee.opt_out,
+                employee_id=employee.employee_id,
+                inputs=employee.features(),
+                probability=probability,
+                decision=prediction.decision,
+            )
+        )
+        metrics.count_predictions(prediction.model_version, prediction.source)
+    if fallback_reason is not None:
+        metrics.fallbacks.labels(fallback_reason).inc(len(predictions))
+    return predictions

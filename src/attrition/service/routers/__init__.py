@@ -1,1 +1,0 @@
-"""One APIRouter per concern: predict, scores, health, admin."""
