@@ -73,3 +73,12 @@ lock-requirements:  ## re-pin requirements.txt from a clean venv (needs the pack
 
 clean:  ## remove caches (not .venv, not DVC outputs)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache
+
+# deployment (issue 11)
+.PHONY: image image-test
+
+image: install  ## build attrition:<model_version> (package baked in; BASE=..., TOOLS=1 for the jobs image)
+	PYTHON=$(BIN)/python deploy/docker/build-image.sh $(if $(BASE),--base $(BASE)) $(if $(TOOLS),--tools)
+
+image-test: install-dev  ## as root: private dockerd + mmdebstrap base; build, run read-only, print the image size
+	ATTRITION_IMAGE_TEST=1 pytest tests/deploy/test_image.py

@@ -32,8 +32,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from attrition.confidence import group_recall
-from attrition.dataset import FEATURES, TARGET, holdout_split
-from attrition.evaluate import age_band_labels, calibration_error
+from attrition.dataset import FEATURES, TARGET, age_band_labels, holdout_split
+from attrition.evaluate import calibration_error
 from attrition.generate import attrition_probability, generate_frame
 from attrition.params import Params, load_params
 from attrition.train import fit_model

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from attrition import train
-from attrition.dataset import COLUMNS, DatasetError, holdout_split, read_dataset
+from attrition.dataset import COLUMNS, DatasetError, age_band_labels, holdout_split, read_dataset
 from attrition.generate import generate_frame
 
 GOOD = "age,job_role,monthly_income,years_at_company,attrition\n"
@@ -70,3 +70,8 @@ def test_holdout_split_is_stratified_and_repeatable() -> None:
     assert len(test_a) == 160 and test_a.index.equals(test_b.index) and train_a.index.equals(train_b.index)
     assert abs(test_a["attrition"].mean() - frame["attrition"].mean()) < 0.01
     assert pd.Index(train_a.index).intersection(test_a.index).empty
+
+
+def test_age_bands_are_upper_exclusive() -> None:
+    labels = age_band_labels(pd.Series([22, 29, 30, 44, 45, 59]), [30, 45])
+    assert labels.tolist() == ["<30", "<30", "30-44", "30-44", "45+", "45+"]

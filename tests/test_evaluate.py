@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from attrition.evaluate import (
-    age_band_labels,
     bootstrap_intervals,
     calibration_error,
     recall_by_group,
@@ -59,11 +58,6 @@ def test_calibration_error_is_zero_when_rates_match_and_positive_otherwise() -> 
     y = np.array([0, 1, 0, 1])
     assert calibration_error(y, np.full(4, 0.5), bins=10) == pytest.approx(0.0)
     assert calibration_error(y, np.full(4, 0.9), bins=10) == pytest.approx(0.4)
-
-
-def test_age_bands_are_upper_exclusive() -> None:
-    labels = age_band_labels(pd.Series([22, 29, 30, 44, 45, 59]), [30, 45])
-    assert labels.tolist() == ["<30", "<30", "30-44", "30-44", "45+", "45+"]
 
 
 def test_recall_by_group_reports_each_group_with_interval_and_positives() -> None:

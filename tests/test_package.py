@@ -158,3 +158,9 @@ def test_a_package_that_fails_verification_never_replaces_the_last_good_one(
     assert "sample profile 1 predicts" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["previous.txt"]
     assert [p.name for p in out.parent.iterdir()] == ["attrition-model"]
+
+
+def test_package_files_are_readable_by_other_users(model_package: Path) -> None:
+    """A non-root container serving a read-only mounted package must be able to read every file."""
+    for path in [model_package, *model_package.iterdir()]:
+        assert path.stat().st_mode & 0o004, f"{path.name} is not world-readable"

@@ -33,6 +33,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("lineage", "attrition.lineage", "which data, code and params made the model, at a revision"),
     Command("plots", "attrition.plots", "render every DVC plot to PNG/SVG offline"),
     Command("versions", "attrition.versions", "one DVC experiment per dataset version, one lineage table"),
+    # monitoring
+    Command("monitor", "attrition.monitor.run", "drift, decay and fairness verdicts from the audit store"),
+    Command("simulate", "attrition.monitor.simulate", "send a dataset version's employees to a service"),
     # the service
     Command("serve", "attrition.service.commands.serve", "serve predictions over HTTP"),
     Command("token", "attrition.service.commands.token", "print a development JWT"),

@@ -7,8 +7,10 @@ scikit-learn.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 NUMERIC_FEATURES: list[str] = ["age", "monthly_income", "years_at_company"]
@@ -77,3 +79,12 @@ def holdout_split(frame: pd.DataFrame, *, test_size: float, seed: int) -> tuple[
 
     train, holdout = train_test_split(frame, test_size=test_size, random_state=seed, stratify=frame[TARGET])
     return train, holdout
+
+
+def age_band_labels(ages: pd.Series, edges: list[int]) -> pd.Series:
+    """Label ages by upper-exclusive band edges: [30, 45] -> '<30', '30-44', '45+'."""
+    names = [f"<{edges[0]}"]
+    names += [f"{low}-{high - 1}" for low, high in itertools.pairwise(edges)]
+    names.append(f"{edges[-1]}+")
+    bins = [-np.inf, *edges, np.inf]
+    return pd.cut(ages, bins=bins, labels=names, right=False).astype(str)

@@ -11,7 +11,6 @@ Everything is logged with dvclive.
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from attrition.artifact import PackageError, read_record
 from attrition.calibration import model_calibration
 from attrition.confidence import Estimate, group_recall
 from attrition.curves import confusion_counts, precision_recall_points, roc_points
-from attrition.dataset import FEATURES, TARGET, holdout_split, read_dataset
+from attrition.dataset import FEATURES, TARGET, age_band_labels, holdout_split, read_dataset
 from attrition.params import EvaluateParams, load_params
 from attrition.selection import model_columns
 from attrition.stage import run_stage, stage_parser
@@ -103,15 +102,6 @@ def calibration_error(y_true: np.ndarray, scores: np.ndarray, bins: int) -> floa
         if members.any():
             total += members.mean() * abs(y_true[members].mean() - scores[members].mean())
     return float(total)
-
-
-def age_band_labels(ages: pd.Series, edges: list[int]) -> pd.Series:
-    """Label ages by upper-exclusive band edges: [30, 45] -> '<30', '30-44', '45+'."""
-    names = [f"<{edges[0]}"]
-    names += [f"{low}-{high - 1}" for low, high in itertools.pairwise(edges)]
-    names.append(f"{edges[-1]}+")
-    bins = [-np.inf, *edges, np.inf]
-    return pd.cut(ages, bins=bins, labels=names, right=False).astype(str)
 
 
 INSUFFICIENT = "insufficient_data"

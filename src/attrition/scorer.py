@@ -405,6 +405,8 @@ def scorer_from_data(data: Mapping[str, Any], reason: str = "compiled") -> Compi
 
     Raises ModelDataError (one line naming the bad field) for data it cannot evaluate safely.
     """
+    if not isinstance(data, Mapping):
+        raise ModelDataError(f"model data is a JSON {type(data).__name__}, not an object")
     version = data.get("format_version")
     if data.get("format") != MODEL_DATA_FORMAT or version not in READABLE_VERSIONS:
         raise ModelDataError(

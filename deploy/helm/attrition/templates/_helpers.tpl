@@ -1,0 +1,151 @@
+{{/* Names and labels shared by every manifest. */}}
+{{- define "attrition.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "attrition.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "attrition.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "attrition.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* Selector of one component: api (the model), fallback (batch scores), or a job. */}}
+{{- define "attrition.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "attrition.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "attrition.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "attrition.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The model image: digest wins over tag; a tag is required (it is the model version). */}}
+{{- define "attrition.image" -}}
+{{- $tag := required "image.tag is required: the model version to serve, e.g. v3-bea571367755" .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "attrition.jobImage" -}}
+{{- printf "%s:%s" .Values.jobs.image.repository (required "image.tag is required" .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Where the secret files are: rendered by the Vault agent, or a mounted Kubernetes Secret. */}}
+{{- define "attrition.secretDir" -}}
+{{- if .Values.vault.enabled -}}/vault/secrets{{- else -}}/var/run/secrets/attrition{{- end -}}
+{{- end -}}
+
+{{- define "attrition.checkSecrets" -}}
+{{- if and (not .Values.vault.enabled) (not .Values.existingSecret) -}}
+{{- fail "set vault.enabled=true or existingSecret: the JWT secret and the audit database URL must come from files" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Vault Agent injector annotations. `job` renders once and exits (pre-populate only). */}}
+{{- define "attrition.vaultAnnotations" -}}
+{{- $v := .root.Values.vault -}}
+{{- if $v.enabled }}
+vault.hashicorp.com/agent-inject: "true"
+vault.hashicorp.com/role: {{ $v.role | quote }}
+vault.hashicorp.com/agent-run-as-user: "10001"
+vault.hashicorp.com/agent-run-as-group: "10001"
+vault.hashicorp.com/agent-requests-cpu: {{ $v.agentRequestsCpu | quote }}
+vault.hashicorp.com/agent-requests-mem: {{ $v.agentRequestsMem | quote }}
+vault.hashicorp.com/agent-limits-cpu: {{ $v.agentLimitsCpu | quote }}
+vault.hashicorp.com/agent-limits-mem: {{ $v.agentLimitsMem | quote }}
+{{- if .job }}
+vault.hashicorp.com/agent-pre-populate-only: "true"
+{{- end }}
+{{- if .jwt }}
+vault.hashicorp.com/agent-inject-secret-jwt-secret: {{ $v.jwtSecretPath | quote }}
+vault.hashicorp.com/agent-inject-template-jwt-secret: |
+  {{ printf "{{- with secret %q -}}{{ .Data.data.secret }}{{- end -}}" $v.jwtSecretPath }}
+{{- if not .job }}
+vault.hashicorp.com/agent-inject-command-jwt-secret: {{ $v.reloadCommand | quote }}
+{{- end }}
+{{- end }}
+vault.hashicorp.com/agent-inject-secret-audit-db: {{ $v.auditDbCredsPath | quote }}
+vault.hashicorp.com/agent-inject-template-audit-db: |
+  {{ printf "{{- with secret %q -}}postgresql://{{ .Data.username }}:{{ .Data.password }}@%s/%s{{- end -}}" $v.auditDbCredsPath $v.auditDbHost $v.auditDbName }}
+{{- if not .job }}
+vault.hashicorp.com/agent-inject-command-audit-db: {{ $v.reloadCommand | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Env pointing the service at its secret files. */}}
+{{- define "attrition.secretEnv" -}}
+- name: ATTRITION_JWT_SECRET_FILE
+  value: {{ include "attrition.secretDir" . }}/jwt-secret
+- name: ATTRITION_AUDIT_DB_FILE
+  value: {{ include "attrition.secretDir" . }}/audit-db
+{{- end -}}
+
+{{- define "attrition.secretVolume" -}}
+{{- if not .Values.vault.enabled }}
+- name: secrets
+  secret:
+    secretName: {{ .Values.existingSecret }}
+    defaultMode: 0440
+    items:
+      - {key: jwt-secret, path: jwt-secret}
+      - {key: audit-db, path: audit-db}
+{{- end }}
+{{- end -}}
+
+{{- define "attrition.secretMount" -}}
+{{- if not .Values.vault.enabled }}
+- name: secrets
+  mountPath: /var/run/secrets/attrition
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* Probes of the service container. */}}
+{{- define "attrition.httpProbe" -}}
+httpGet:
+  path: {{ .probe.path }}
+  port: http
+periodSeconds: {{ .probe.periodSeconds }}
+failureThreshold: {{ .probe.failureThreshold }}
+{{- with .probe.timeoutSeconds }}
+timeoutSeconds: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotations of the service pods: scrape hints, Vault injection, user extras (may be empty). */}}
+{{- define "attrition.podAnnotations" -}}
+{{- $root := .root -}}
+{{- if $root.Values.metrics.podAnnotations }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ $root.Values.containerPort | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- include "attrition.vaultAnnotations" (dict "root" $root "jwt" true "job" false) }}
+{{- with .extra }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}

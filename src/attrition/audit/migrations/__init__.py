@@ -1,0 +1,1 @@
+"""Alembic revisions of the audit schema; run through attrition.audit.migrate, never by hand."""

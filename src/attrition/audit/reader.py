@@ -1,0 +1,31 @@
+"""Reading the history back: what the monitor (drift, decay, fairness) needs, from either backend."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from attrition.audit.schema import predictions
+
+
+def read_predictions(
+    engine: Engine, *, since: float | None = None, until: float | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Predictions with since <= ts < until, oldest first; `inputs` parsed (None for opt-outs)."""
+    statement = sa.select(predictions).order_by(predictions.c.ts, predictions.c.id)
+    if since is not None:
+        statement = statement.where(predictions.c.ts >= since)
+    if until is not None:
+        statement = statement.where(predictions.c.ts < until)
+    if limit is not None:
+        statement = statement.limit(limit)
+    with engine.connect() as connection:
+        rows = [dict(row._mapping) for row in connection.execute(statement)]
+    for row in rows:
+        row["inputs"] = None if row["inputs"] is None else json.loads(row["inputs"])
+        row["opt_out"] = bool(row["opt_out"])
+        row["decision"] = None if row["decision"] is None else bool(row["decision"])
+    return rows

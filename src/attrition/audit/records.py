@@ -1,0 +1,87 @@
+"""What goes into the store: one prediction row, with the opt-out rule enforced where it is built."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+def new_id() -> str:
+    """A random UUID in text form: the id a caller gets back and later cites in a decision."""
+    return str(uuid.uuid4())
+
+
+def iso_utc(ts: float) -> str:
+    """Unix seconds as ISO 8601 UTC with milliseconds (the human-readable `created_at`)."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class PredictionRow:
+    """One answered prediction as it goes to the store (inputs and id already dropped on opt-out)."""
+
+    prediction_id: str
+    ts: float
+    caller: str
+    endpoint: str
+    model_version: str | None
+    source: str
+    opt_out: bool
+    employee_id: str | None
+    inputs: dict[str, object] | None
+    probability: float | None
+    decision: bool | None
+
+    @classmethod
+    def for_prediction(
+        cls,
+        *,
+        caller: str,
+        endpoint: str,
+        model_version: str | None,
+        source: str,
+        opt_out: bool,
+        employee_id: str | None,
+        inputs: dict[str, object] | None,
+        probability: float | None,
+        decision: bool | None,
+        ts: float | None = None,
+        prediction_id: str | None = None,
+    ) -> PredictionRow:
+        """Build a row with a fresh prediction id; an opt-out keeps neither inputs nor employee id."""
+        return cls(
+            prediction_id=prediction_id or new_id(),
+            ts=time.time() if ts is None else ts,
+            caller=caller,
+            endpoint=endpoint,
+            model_version=model_version,
+            source=source,
+            opt_out=opt_out,
+            employee_id=None if opt_out else employee_id,
+            inputs=None if opt_out else inputs,
+            probability=probability,
+            decision=decision,
+        )
+
+    def values(self) -> dict[str, Any]:
+        """Column values for attrition.audit.schema.predictions."""
+        return {
+            "prediction_id": self.prediction_id,
+            "ts": self.ts,
+            "created_at": iso_utc(self.ts),
+            "caller": self.caller,
+            "endpoint": self.endpoint,
+            "model_version": self.model_version,
+            "source": self.source,
+            "opt_out": int(self.opt_out),
+            "employee_id": None if self.opt_out else self.employee_id,
+            "inputs": None
+            if self.opt_out or self.inputs is None
+            else json.dumps(self.inputs, sort_keys=True),
+            "probability": self.probability,
+            "decision": None if self.decision is None else int(self.decision),
+        }

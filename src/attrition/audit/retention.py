@@ -1,0 +1,88 @@
+"""Retention: delete predictions and decisions older than a horizon, safely from many replicas at once.
+
+Each replica's scheduled purge and `attrition audit purge` run the same transaction. On PostgreSQL
+it first takes a transaction-scoped advisory lock, so concurrent purges queue behind each other
+instead of deleting the same rows in different orders (a deadlock); the one that follows finds
+nothing left and deletes 0. SQLite's single write lock serialises them by itself. Deleting is
+idempotent, so the total across purges is exactly the rows that were old.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from attrition.audit.errors import AuditInputError
+from attrition.audit.records import iso_utc
+from attrition.audit.schema import admin_log, decisions, predictions
+
+PURGE_LOCK_KEY = 0x6174747270757267  # "attrpurg": one advisory lock id for every replica
+PURGE_LOCK_TIMEOUT = "60s"
+RETENTION_DAYS = 180
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """How many rows one purge deleted."""
+
+    predictions: int
+    decisions: int
+
+
+def parse_duration(text: str) -> float:
+    """'180d' -> seconds; AuditInputError with the accepted format on anything else."""
+    match = _DURATION.match(text)
+    seconds = float(match.group(1)) * _UNITS[match.group(2)] if match else 0.0
+    if not match or seconds <= 0:
+        raise AuditInputError(
+            "--older-than",
+            f"invalid duration {text!r}; use a positive number followed by s, m, h, d or w (e.g. 180d, 12h)",
+        )
+    return seconds
+
+
+def purge(engine: Engine, older_than_s: float, *, actor: str, now: float | None = None) -> PurgeResult:
+    """Delete every prediction and decision older than `older_than_s`; log counts if any went."""
+    if older_than_s <= 0:
+        raise AuditInputError("older_than_s", "must be positive")
+    ts = time.time() if now is None else now
+    cutoff = ts - older_than_s
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{PURGE_LOCK_TIMEOUT}'")
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(PURGE_LOCK_KEY)))
+        old_predictions = sa.select(predictions.c.prediction_id).where(predictions.c.ts < cutoff)
+        # Decisions go by their own age and with their prediction; counted here, not by the cascade.
+        deleted_decisions = connection.execute(
+            decisions.delete().where(
+                sa.or_(decisions.c.ts < cutoff, decisions.c.prediction_id.in_(old_predictions))
+            )
+        ).rowcount
+        deleted_predictions = connection.execute(
+            predictions.delete().where(predictions.c.ts < cutoff)
+        ).rowcount
+        result = PurgeResult(deleted_predictions, deleted_decisions)
+        if deleted_predictions or deleted_decisions:
+            detail = {
+                "older_than_s": older_than_s,
+                "predictions": result.predictions,
+                "decisions": result.decisions,
+            }
+            connection.execute(
+                admin_log.insert().values(
+                    ts=ts,
+                    created_at=iso_utc(ts),
+                    actor=actor,
+                    action="purge",
+                    employee_id=None,
+                    detail=json.dumps(detail, sort_keys=True),
+                )
+            )
+    return result

@@ -1,0 +1,102 @@
+"""monitoring.json's verdicts and figures as Prometheus text, for a node-exporter textfile collector.
+
+A private registry holds only the monitor's metrics (never the process's defaults), and
+prometheus-client's `write_to_textfile` writes a temporary file and renames it, so a collector never
+reads half a file. Verdicts are one-hot gauges (`verdict` label), so alert rules test the monitor's own
+decision instead of re-deriving thresholds and row minimums in PromQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
+
+from attrition.monitor.checks import VERDICTS, CheckResult
+
+
+def build_registry(
+    results: Sequence[CheckResult], *, model_version: str, finished_at: float
+) -> CollectorRegistry:
+    """Every monitoring figure as a gauge in a fresh registry."""
+    registry = CollectorRegistry(auto_describe=True)
+    verdict = Gauge(
+        "attrition_monitor_verdict",
+        "1 for the verdict a check reached (ok, alert, insufficient_data), 0 for the others",
+        ["check", "subject", "window", "verdict"],
+        registry=registry,
+    )
+    rows = Gauge(
+        "attrition_monitor_rows",
+        "Rows a check's verdict rests on",
+        ["check", "subject", "window"],
+        registry=registry,
+    )
+    psi = Gauge(
+        "attrition_monitor_psi", "PSI against the package reference", ["subject", "window"], registry=registry
+    )
+    psi_threshold = Gauge(
+        "attrition_monitor_psi_threshold",
+        "The PSI alert level the window's row count allows",
+        ["subject", "window"],
+        registry=registry,
+    )
+    rate = Gauge(
+        "attrition_monitor_rate",
+        "Recall or precision on predictions joined with outcomes (value and 95% interval bounds)",
+        ["metric", "bound"],
+        registry=registry,
+    )
+    baseline = Gauge(
+        "attrition_monitor_baseline", "The package's decay baseline", ["metric"], registry=registry
+    )
+    gap = Gauge(
+        "attrition_monitor_age_recall_gap",
+        "Largest recall difference between age bands (value and 95% interval bounds)",
+        ["bound"],
+        registry=registry,
+    )
+    model = Gauge(
+        "attrition_monitor_model_info",
+        "The package monitored (value 1)",
+        ["model_version"],
+        registry=registry,
+    )
+    last = Gauge(
+        "attrition_monitor_last_success_timestamp_seconds",
+        "Unix time the monitor last finished a run",
+        registry=registry,
+    )
+    for result in results:
+        for name in VERDICTS:
+            verdict.labels(result.check, result.subject, result.window, name).set(int(result.verdict == name))
+        rows.labels(result.check, result.subject, result.window).set(result.rows)
+        figures = result.figures
+        if result.check == "drift":
+            if figures["psi"] is not None:
+                psi.labels(result.subject, result.window).set(figures["psi"])
+            if figures["threshold"] is not None:
+                psi_threshold.labels(result.subject, result.window).set(figures["threshold"])
+        elif result.check == "decay":
+            baseline.labels(result.subject).set(figures["baseline"]["value"])
+            for bound, value in zip(
+                ("value", "low", "high"), (figures["value"], *figures["ci95"]), strict=True
+            ):
+                if value is not None:
+                    rate.labels(result.subject, bound).set(value)
+        elif "gap" in figures:
+            for bound, value in zip(
+                ("value", "low", "high"), (figures["gap"]["value"], *figures["gap"]["ci95"]), strict=True
+            ):
+                if value is not None:
+                    gap.labels(bound).set(value)
+    model.labels(model_version).set(1)
+    last.set(finished_at)
+    return registry
+
+
+def write_textfile(path: Path, registry: CollectorRegistry) -> None:
+    """Atomically (temp file + rename, inside prometheus-client) write the exposition text."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_to_textfile(str(path), registry)

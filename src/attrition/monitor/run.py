@@ -1,0 +1,159 @@
+"""`attrition monitor`: drift, decay and fairness verdicts from the audit store and the outcomes file.
+
+Writes monitoring.json (every verdict with its figures, row counts and intervals) and Prometheus text
+exposition with a last-success timestamp. With --on-decay it runs the retraining flow when decay is
+confirmed; the promotion gate, not the monitor, decides whether the candidate serves.
+
+Exit codes: 0 no check alerts, 1 at least one check alerts, 2 bad input, 3 the --on-decay command failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from attrition.artifact import PackageError, read_package
+from attrition.atomic import atomic_write_text
+from attrition.monitor.checks import CheckResult, drift_checks, duration_seconds, labelled_checks, worst
+from attrition.monitor.exposition import build_registry, write_textfile
+from attrition.monitor.predictions import InputError, join_outcomes, read_outcomes, read_predictions
+from attrition.monitor.reference import ProfileError, Reference, reference_of
+from attrition.params import Params, ParamsError, load_params
+
+
+def monitor(
+    reference: Reference,
+    model_version: str,
+    predictions_url: str,
+    outcomes_path: Path,
+    *,
+    params: Params,
+    age_edges: list[int],
+    since: str,
+    now: float,
+) -> tuple[list[CheckResult], dict[str, int]]:
+    """Read the rows once and run every check (drift windows and the labelled window)."""
+    monitor_params = params.monitor
+    since_s = duration_seconds(since)
+    horizon = max(since_s, *(duration_seconds(w) for w in monitor_params.drift.windows))
+    predictions = read_predictions(predictions_url, now - horizon)
+    outcomes = read_outcomes(outcomes_path)
+    results = drift_checks(
+        reference, predictions, now=now, model_version=model_version, params=monitor_params
+    )
+    labelled_window = predictions[
+        (predictions["ts"] >= now - since_s)
+        & (predictions["source"] == "model")
+        & (predictions["model_version"] == model_version)
+    ]
+    joined, counts = join_outcomes(labelled_window, outcomes)
+    results += labelled_checks(reference, joined, window=since, age_edges=age_edges, params=monitor_params)
+    return results, counts
+
+
+def summary(results: list[CheckResult]) -> dict[str, str]:
+    """Worst verdict per check kind."""
+    return {kind: worst([r for r in results if r.check == kind]) for kind in ("drift", "decay", "fairness")}
+
+
+def run_on_decay(command: str, timeout_s: int) -> dict[str, Any]:
+    """Run the retraining flow (no shell: the command line is split like a shell would)."""
+    started = time.time()
+    try:
+        completed = subprocess.run(shlex.split(command), timeout=timeout_s, check=False)
+        code: int | None = completed.returncode
+    except (OSError, subprocess.TimeoutExpired) as error:
+        print(f"monitor: --on-decay command failed to finish: {error}", file=sys.stderr)
+        code = None
+    return {"command": command, "exit_code": code, "seconds": round(time.time() - started, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="attrition monitor", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--package", type=Path, required=True, help="the serving model package (with reference.json)"
+    )
+    parser.add_argument(
+        "--audit-db", required=True, help="the service's ATTRITION_AUDIT_DB (path or sqlite:///PATH)"
+    )
+    parser.add_argument("--outcomes", type=Path, required=True, help="CSV employee_id,attrition,observed_at")
+    parser.add_argument("--out", type=Path, required=True, help="monitoring.json to write")
+    parser.add_argument("--prom", type=Path, required=True, help="Prometheus text file to write")
+    parser.add_argument(
+        "--since", help="labelled window for decay and fairness (default params monitor.labelled_since)"
+    )
+    parser.add_argument(
+        "--on-decay", help="command to run when decay is confirmed, e.g. 'make retrain VERSION=8'"
+    )
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    args = parser.parse_args(argv)
+    now = time.time()
+    try:
+        params = load_params(args.params)
+        since = args.since or params.monitor.labelled_since
+        try:
+            duration_seconds(since)
+        except ValueError as error:
+            raise InputError(f"--since: {error}") from None
+        contents = read_package(args.package)  # manifest first: nothing unpickled, nothing unverified
+        reference = reference_of(contents)
+        model_version = contents.model_version
+        bands = contents.metadata.params.get("evaluate", {}).get("age_bands")  # the bands it was judged by
+        results, counts = monitor(
+            reference,
+            model_version,
+            args.audit_db,
+            args.outcomes,
+            params=params,
+            age_edges=bands or list(params.evaluate.age_bands),
+            since=since,
+            now=now,
+        )
+    except (ParamsError, PackageError, ProfileError, InputError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    verdicts = summary(results)
+    on_decay = None
+    if args.on_decay and verdicts["decay"] == "alert":
+        on_decay = run_on_decay(args.on_decay, params.monitor.on_decay_timeout_s)
+    finished = time.time()
+    document = {
+        "generated_at": datetime.fromtimestamp(finished, UTC).isoformat(timespec="seconds"),
+        "package": {"path": str(args.package), "model_version": model_version},
+        "baseline_source": reference.baseline_source,
+        "labelled_since": since,
+        "counts": counts,
+        "summary": verdicts,
+        "checks": [result.as_dict() for result in results],
+        "on_decay": on_decay,
+    }
+    atomic_write_text(args.out, json.dumps(document, indent=2, sort_keys=False) + "\n")
+    write_textfile(args.prom, build_registry(results, model_version=model_version, finished_at=finished))
+    for result in results:
+        if result.verdict != "ok" or result.check != "drift":
+            print(
+                f"{result.check:8} {result.subject:20} {result.window:>5} {result.verdict:17} {result.reason}"
+            )
+    alerting = [f"{r.check}:{r.subject}@{r.window}" for r in results if r.verdict == "alert"]
+    print(
+        f"monitor: {model_version} drift={verdicts['drift']} decay={verdicts['decay']} "
+        f"fairness={verdicts['fairness']}"
+        f" ({counts['joined']} labelled of {counts['employees_predicted']} employees)"
+        + (f"; alerts: {', '.join(alerting)}" if alerting else "")
+    )
+    if on_decay is not None:
+        print(f"monitor: --on-decay exited {on_decay['exit_code']}")
+        if on_decay["exit_code"] != 0:
+            return 3
+    return 1 if alerting else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""Audit fixtures: a session PostgreSQL (pgserver), and a fresh store URL per test on each backend."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.audit.postgres import PostgresServer
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL 16 for the session (about 2 s to initialise and start).
+
+    Not under pytest's basetemp: every pytest session on the machine resets that to mode 0700,
+    which locks out the server's own (non-root) user.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="attrition-pg-"))
+    try:
+        server = PostgresServer.create(directory)
+        try:
+            yield server
+        finally:
+            server.stop("immediate")  # the data is thrown away: no shutdown checkpoint needed
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> str:
+    """An empty PostgreSQL database of this test's own."""
+    return postgres.new_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store on each backend in turn."""
+    if request.param == "sqlite":
+        return str(tmp_path / "audit" / "audit.sqlite")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()

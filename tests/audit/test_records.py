@@ -1,0 +1,24 @@
+"""Prediction rows: every row gets its own id, and an opt-out keeps neither inputs nor employee id."""
+
+from __future__ import annotations
+
+import json
+
+from tests.audit.builders import FEATURES, prediction
+
+
+def test_rows_get_distinct_prediction_ids() -> None:
+    ids = {prediction().prediction_id for _ in range(1000)}
+    assert len(ids) == 1000
+
+
+def test_opt_out_drops_inputs_and_employee_id_but_keeps_the_answer() -> None:
+    values = prediction("E7", opt_out=True).values()
+    assert values["inputs"] is None and values["employee_id"] is None
+    assert values["opt_out"] == 1 and values["probability"] == 0.25 and values["decision"] == 1
+
+
+def test_normal_rows_keep_inputs_as_json() -> None:
+    values = prediction("E7", ts=0.0).values()
+    assert json.loads(values["inputs"]) == FEATURES and values["employee_id"] == "E7"
+    assert values["created_at"] == "1970-01-01T00:00:00.000+00:00"

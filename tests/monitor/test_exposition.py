@@ -1,0 +1,51 @@
+"""The Prometheus text the monitor writes: one-hot verdicts and the figures behind them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from attrition.monitor.checks import CheckResult
+from attrition.monitor.exposition import build_registry, write_textfile
+
+
+def _families(path: Path) -> dict[str, list]:
+    return {f.name: f.samples for f in text_string_to_metric_families(path.read_text())}
+
+
+def test_verdicts_are_one_hot_and_figures_follow(tmp_path: Path) -> None:
+    results = [
+        CheckResult("drift", "monthly_income", "1d", "alert", 2634, "", {"psi": 1.41, "threshold": 0.1}),
+        CheckResult("drift", "age", "1d", "insufficient_data", 120, "", {"psi": 0.3, "threshold": None}),
+        CheckResult(
+            "decay",
+            "precision",
+            "90d",
+            "alert",
+            781,
+            "",
+            {"value": 0.274, "ci95": [0.243, 0.307], "baseline": {"value": 0.341}},
+        ),
+        CheckResult("fairness", "age_band_recall_gap", "90d", "insufficient_data", 0, "", {}),
+    ]
+    path = tmp_path / "monitor.prom"
+    write_textfile(path, build_registry(results, model_version="v3-abc", finished_at=1_700_000_000.0))
+    families = _families(path)
+    verdicts = {
+        (s.labels["check"], s.labels["subject"], s.labels["verdict"]): s.value
+        for s in families["attrition_monitor_verdict"]
+    }
+    assert len(verdicts) == 3 * len(results)
+    for check, subject in {(c, s) for c, s, _ in verdicts}:
+        assert sum(v for (c, s, _), v in verdicts.items() if (c, s) == (check, subject)) == 1
+    assert verdicts[("drift", "monthly_income", "alert")] == 1
+    psi = {s.labels["subject"]: s.value for s in families["attrition_monitor_psi"]}
+    assert psi == {"monthly_income": 1.41, "age": 0.3}
+    thresholds = {s.labels["subject"]: s.value for s in families["attrition_monitor_psi_threshold"]}
+    assert thresholds == {"monthly_income": 0.1}  # no level applies to a window below the minimum
+    rates = {s.labels["bound"]: s.value for s in families["attrition_monitor_rate"]}
+    assert rates == {"value": 0.274, "low": 0.243, "high": 0.307}
+    assert families["attrition_monitor_last_success_timestamp_seconds"][0].value == 1_700_000_000.0
+    assert families["attrition_monitor_model_info"][0].labels == {"model_version": "v3-abc"}
+    assert not list(tmp_path.glob("*.tmp*"))  # written through a temporary file and renamed

@@ -1,0 +1,162 @@
+"""`attrition monitor` end to end on a real package and an audit store in the service's schema."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from attrition.artifact import load_package
+from attrition.dataset import FEATURES
+from attrition.generate import generate_frame
+from attrition.monitor.run import main
+from attrition.monitor.simulate import draw_population, outcomes_csv
+from attrition.service.core.audit import _INSERT, connect
+from tests.support.monitoring import audited_rows, package_with_reference
+
+
+@pytest.fixture(scope="module")
+def package(model_package: Path, dataset_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return package_with_reference(model_package, dataset_csv, tmp_path_factory.mktemp("ref") / "pkg")
+
+
+def _traffic(package: Path, tmp: Path, version: int, rows: int, seed: int) -> tuple[Path, Path]:
+    """An audit store of `rows` employees of dataset `version` scored by the package, and their outcomes."""
+    loaded = load_package(package)
+    frame = draw_population(version, rows, seed)
+    probabilities = loaded.model.predict_proba(frame[FEATURES])[:, 1]
+    db = tmp / "audit.sqlite"
+    connection = connect(db)
+    with connection:
+        connection.executemany(
+            _INSERT,
+            audited_rows(
+                frame,
+                probabilities,
+                model_version=loaded.model_version,
+                threshold=loaded.decision_threshold,
+                ts=time.time() - 60,
+            ),
+        )
+    connection.close()
+    outcomes = tmp / "outcomes.csv"
+    outcomes.write_text(outcomes_csv(frame, datetime.now(UTC)))
+    return db, outcomes
+
+
+def _run(package: Path, db: Path, outcomes: Path, tmp: Path, *extra: str) -> tuple[int, dict, str]:
+    out, prom = tmp / "monitoring.json", tmp / "monitor.prom"
+    inputs = ["--package", str(package), "--audit-db", str(db), "--outcomes", str(outcomes)]
+    code = main([*inputs, "--out", str(out), "--prom", str(prom), "--params", "params.yaml", *extra])
+    return (
+        code,
+        json.loads(out.read_text()) if out.exists() else {},
+        prom.read_text() if prom.exists() else "",
+    )
+
+
+def _verdicts(document: dict) -> dict[tuple[str, str, str], str]:
+    return {(c["check"], c["subject"], c["window"]): c["verdict"] for c in document["checks"]}
+
+
+def test_same_population_raises_no_alert(package: Path, tmp_path: Path) -> None:
+    db, outcomes = _traffic(package, tmp_path, 3, 1000, seed=71)
+    code, document, prom = _run(package, db, outcomes, tmp_path)
+    assert code == 0, document["summary"]
+    assert document["summary"]["drift"] == "ok"
+    assert document["summary"]["decay"] == "ok"
+    assert document["summary"]["fairness"] == "insufficient_data"  # ~170 positives over three bands
+    assert document["counts"]["joined"] == 1000
+    precision = next(c for c in document["checks"] if c["subject"] == "precision")
+    assert precision["figures"]["support"] > 50 and None not in precision["figures"]["ci95"]
+    families = {f.name: f for f in text_string_to_metric_families(prom)}
+    (stamp,) = families["attrition_monitor_last_success_timestamp_seconds"].samples
+    assert abs(stamp.value - time.time()) < 600
+    verdict = {
+        (s.labels["check"], s.labels["subject"], s.labels["window"], s.labels["verdict"]): s.value
+        for s in families["attrition_monitor_verdict"].samples
+    }
+    assert verdict[("drift", "monthly_income", "1d", "ok")] == 1
+    assert verdict[("drift", "monthly_income", "1d", "alert")] == 0
+
+
+def test_version_8_population_alerts_on_income_and_confirms_precision_decay(
+    package: Path, tmp_path: Path
+) -> None:
+    db, outcomes = _traffic(package, tmp_path, 8, 2000, seed=72)
+    marker = tmp_path / "retrained"
+    on_decay = f"{sys.executable} -c \"open('{marker}', 'w').write('retrain')\""
+    code, document, _ = _run(package, db, outcomes, tmp_path, "--on-decay", on_decay)
+    assert code == 1
+    verdicts = _verdicts(document)
+    assert verdicts[("drift", "monthly_income", "1d")] == "alert"
+    assert verdicts[("decay", "precision", "90d")] == "alert"
+    assert document["on_decay"]["exit_code"] == 0 and marker.read_text() == "retrain"
+
+
+def test_a_failing_retraining_command_exits_3(package: Path, tmp_path: Path) -> None:
+    db, outcomes = _traffic(package, tmp_path, 8, 2000, seed=73)
+    code, document, _ = _run(
+        package, db, outcomes, tmp_path, "--on-decay", f"{sys.executable} -c 'raise SystemExit(4)'"
+    )
+    assert code == 3 and document["on_decay"]["exit_code"] == 4
+
+
+def test_without_decay_the_retraining_command_does_not_run(package: Path, tmp_path: Path) -> None:
+    db, outcomes = _traffic(package, tmp_path, 3, 600, seed=74)
+    marker = tmp_path / "retrained"
+    _, document, _ = _run(package, db, outcomes, tmp_path, "--on-decay", f"touch {marker}")
+    assert document["on_decay"] is None and not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("since", "--since: invalid duration '3 months'"),
+        ("package", "no reference.json"),
+        ("outcomes", "--outcomes"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    package: Path,
+    model_package: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: str,
+    message: str,
+) -> None:
+    db, outcomes = _traffic(package, tmp_path, 3, 50, seed=75)
+    extra = ["--since", "3 months"] if change == "since" else []
+    code, document, prom = _run(
+        model_package if change == "package" else package,
+        db,
+        tmp_path / "absent.csv" if change == "outcomes" else outcomes,
+        tmp_path,
+        *extra,
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert document == {} and prom == ""
+
+
+def test_rows_of_other_models_do_not_enter_decay(package: Path, tmp_path: Path) -> None:
+    db, outcomes = _traffic(package, tmp_path, 8, 2000, seed=76)
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE predictions SET model_version = 'v1-older'")
+    code, document, _ = _run(package, db, outcomes, tmp_path)
+    assert document["counts"]["joined"] == 0
+    assert document["summary"]["decay"] == "insufficient_data"
+    assert _verdicts(document)[("drift", "monthly_income", "1d")] == "alert"  # the population still drifted
+    assert code == 1
+
+
+def test_generate_frame_is_the_population_source() -> None:
+    frame = draw_population(8, 5, seed=9)
+    assert frame[FEATURES].equals(generate_frame(8, 5, seed=9)[FEATURES])
+    assert frame["employee_id"].is_unique
