@@ -108,7 +108,8 @@ class EvaluateParams(_Section):
     calibration_bins: Annotated[int, Field(strict=True, ge=2, le=50)] = 10
     # A recall gap between groups is reported as a finding only when every group has at least this
     # many positives; below it the gap is marked insufficient_data (its interval is still shown).
-    fairness_min_positives: Annotated[int, Field(strict=True, ge=1)] = 50
+    # The same bar as monitor.fairness.min_positives_per_band, so evaluate and monitor agree.
+    fairness_min_positives: Annotated[int, Field(strict=True, ge=1)] = 100
     # ROC and PR plot data keep at most this many points (plus the operating point), at any data size.
     plot_points: Annotated[int, Field(strict=True, ge=10, le=5000)] = 200
 
