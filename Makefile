@@ -74,6 +74,32 @@ lock-requirements:  ## re-pin requirements.txt from a clean venv (needs the pack
 clean:  ## remove caches (not .venv, not DVC outputs)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache
 
+# registry (issue 9)
+VERSION ?=
+
+.PHONY: retrain
+retrain: install  ## weekly flow for dataset VERSION=N: experiment, branch+commit, push, propose, gate, promote
+	@case "$(VERSION)" in ''|*[!0-9]*|0) echo "error: VERSION=$(VERSION); give a positive dataset version, e.g. make retrain VERSION=4" >&2; exit 2;; esac
+	@git diff --quiet HEAD || { echo "error: uncommitted changes; commit or stash them before retraining" >&2; exit 2; }
+	@echo "== 1/6 branch retrain/v$(VERSION) from $$(git rev-parse --short HEAD)"
+	git checkout -b retrain/v$(VERSION)
+	@echo "== 2/6 candidate experiment on dataset version $(VERSION)"
+	dvc exp run -S version=$(VERSION)
+	@echo "== 3/6 commit the experiment"
+	git add -A && git commit -qm "Retrain on dataset version $(VERSION) (make retrain)" && git log --oneline -1
+	@echo "== 4/6 push code and outputs"
+	@if git remote | grep -qx origin; then git push -q -u origin retrain/v$(VERSION); else echo "no origin: git push skipped"; fi
+	dvc push
+	@echo "== 5/6 propose"
+	attrition registry propose
+	@echo "== 6/6 gate against prod and promote"
+	@rc=0; attrition registry promote --out gate-v$(VERSION).json || rc=$$?; \
+	case $$rc in \
+	  0) echo "== retrain: promoted; run 'attrition deploy --stage prod --to DIR' to serve it";; \
+	  1|3) echo "== retrain: candidate left in staging (gate exit $$rc; gate-v$(VERSION).json says why)";; \
+	  *) exit $$rc;; \
+	esac
+
 # deployment (issue 11)
 .PHONY: image image-test
 

@@ -37,7 +37,7 @@ def run(
 
 
 def run_stages(workdir: Path, version: int = 3) -> Path:
-    """Run the four stage modules as dvc.yaml wires them, without DVC (fast, for unit-level fixtures)."""
+    """Run the stage modules as dvc.yaml wires them, without DVC (fast, for unit-level fixtures)."""
     shutil.copy(REPO_ROOT / "params.yaml", workdir / "params.yaml")
     data = f"data/employee_attrition_v{version}.csv"
     py = [sys.executable, "-m"]
@@ -45,7 +45,16 @@ def run_stages(workdir: Path, version: int = 3) -> Path:
     common = ["--params", "params.yaml", "--data", data, "--model", "models/model.joblib"]
     run([*py, "attrition.train", *common, "--record", "models/train.json"], workdir)
     run([*py, "attrition.evaluate", *common, "--record", "models/train.json", "--live", "metrics"], workdir)
-    package_outputs = ["--metrics", "metrics/metrics.json", "--out", "models/attrition-model"]
+    evalset = f"data/evalset_v{version}.csv"
+    run([*py, "attrition.evalset", "--params", "params.yaml", "--data", data, "--out", evalset], workdir)
+    package_outputs = [
+        "--metrics",
+        "metrics/metrics.json",
+        "--evalset",
+        evalset,
+        "--out",
+        "models/attrition-model",
+    ]
     run(
         [*py, "attrition.package", *common, "--record", "models/train.json", *package_outputs],
         workdir,

@@ -17,6 +17,7 @@ from attrition.cli import main as cli_main
 EXPECTED_FILES = {
     "model.joblib",
     "model.json",
+    "reference.json",
     "metadata.json",
     "input_schema.json",
     "samples.json",
@@ -151,7 +152,8 @@ def test_a_package_that_fails_verification_never_replaces_the_last_good_one(
     code = package_stage.main(
         [
             "--data", "data/employee_attrition_v3.csv", "--model", "models/model.joblib",
-            "--record", "models/train.json", "--metrics", "metrics/metrics.json", "--out", str(out),
+            "--record", "models/train.json", "--metrics", "metrics/metrics.json",
+            "--evalset", "data/evalset_v3.csv", "--out", str(out),
         ]
     )  # fmt: skip
     assert code == 2

@@ -27,6 +27,7 @@ MODEL_FILE = "model.joblib"
 # The same model as plain numbers (attrition.scorer): what the service loads, never unpickling.
 MODEL_DATA_FILE = "model.json"
 METADATA_FILE = "metadata.json"
+REFERENCE_FILE = "reference.json"  # what the monitor compares live traffic with (attrition.reference)
 SCHEMA_FILE = "input_schema.json"
 SAMPLES_FILE = "samples.json"
 REQUIREMENTS_FILE = "requirements.txt"

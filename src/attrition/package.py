@@ -24,6 +24,7 @@ from attrition.artifact import (
     METADATA_FILE,
     MODEL_DATA_FILE,
     MODEL_FILE,
+    REFERENCE_FILE,
     REQUIREMENTS_FILE,
     SAMPLES_FILE,
     SCHEMA_FILE,
@@ -42,9 +43,17 @@ from attrition.artifact import (
     write_documents,
 )
 from attrition.atomic import atomic_directory
-from attrition.dataset import CATEGORICAL_FEATURES, FEATURES, NUMERIC_FEATURES, TARGET, read_dataset
+from attrition.dataset import (
+    CATEGORICAL_FEATURES,
+    FEATURES,
+    NUMERIC_FEATURES,
+    TARGET,
+    holdout_split,
+    read_dataset,
+)
 from attrition.params import Params, load_params
 from attrition.provenance import code_identity
+from attrition.reference import baselines_from_labelled, build_reference
 from attrition.scorer import UnsupportedModelError, export_model_data
 from attrition.stage import run_stage, stage_parser
 
@@ -163,11 +172,36 @@ def build_metadata(
     )
 
 
+def monitoring_reference(
+    model: Any, train_rows: pd.DataFrame, evaluation: pd.DataFrame, threshold: float, params: Params
+) -> dict[str, Any]:
+    """reference.json: what the monitor compares live traffic with, frozen from this model's data.
+
+    Feature and score profiles come from the training rows (what the model learned from); the recall
+    and precision baselines from the gate's evaluation rows (never the training rows: their recall
+    flatters the model), the largest labelled sample the pipeline has.
+    """
+    train_probabilities = model.predict_proba(train_rows[FEATURES])[:, 1]
+    evaluation_probabilities = model.predict_proba(evaluation[FEATURES])[:, 1]
+    baselines = baselines_from_labelled(
+        evaluation[TARGET].to_numpy(),
+        evaluation_probabilities,
+        threshold,
+        source=f"evalset: {len(evaluation)} labelled rows of dataset version {params.version}",
+        n=params.monitor.bootstrap.n,
+        seed=params.monitor.bootstrap.seed,
+    )
+    return build_reference(
+        train_rows, train_probabilities, baselines, max_values=params.monitor.reference_max_values
+    )
+
+
 def write_package(
     staging: Path,
     *,
     model_path: Path,
     model_data: dict[str, Any],
+    reference: dict[str, Any],
     metadata: PackageMetadata,
     record: TrainingRecord,
 ) -> None:
@@ -177,6 +211,7 @@ def write_package(
         staging,
         {
             MODEL_DATA_FILE: model_data,
+            REFERENCE_FILE: reference,
             METADATA_FILE: metadata.model_dump(mode="json"),
             SCHEMA_FILE: record.input_schema,
             SAMPLES_FILE: [sample.model_dump(mode="json") for sample in record.samples],
@@ -198,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, required=True, help="model.joblib from train")
     parser.add_argument("--record", type=Path, required=True, help="training record from train")
     parser.add_argument("--metrics", type=Path, required=True, help="metrics.json from evaluate")
+    parser.add_argument("--evalset", type=Path, required=True, help="labelled evaluation rows (evalset)")
     parser.add_argument("--out", type=Path, required=True, help="package directory")
     args = parser.parse_args(argv)
 
@@ -216,10 +252,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         # The same model as plain numbers, for readers that must not unpickle (the serving image).
         # This process never held the trained model: loading it here also checks the joblib round trip.
-        model_data = export_model_data(joblib.load(args.model))
+        model = joblib.load(args.model)
+        model_data = export_model_data(model)
+        train_rows, _ = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
+        evaluation = read_dataset(args.evalset)
+        reference = monitoring_reference(model, train_rows, evaluation, record.threshold.value, params)
         with atomic_directory(args.out) as staging:
             write_package(
-                staging, model_path=args.model, model_data=model_data, metadata=metadata, record=record
+                staging,
+                model_path=args.model,
+                model_data=model_data,
+                reference=reference,
+                metadata=metadata,
+                record=record,
             )
             summary = verify_package(staging)
         print(f"package: {metadata.model_version} -> {args.out} ({summary.split(': ', 2)[-1]})")

@@ -124,12 +124,42 @@ class PackageParams(_Section):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")] = "attrition-model"
 
 
+class GateParams(_Section):
+    """The promotion gate's declared limits (issue 9); every rule is judged by a 95% interval."""
+
+    bias_limit: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.02  # the plan's +-2 pp on the age-band recall gap
+    # "No worse than production": the upper bound of (candidate gap - production gap) within this.
+    bias_noninferiority_margin: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
+    # Deployed recall may fall short of production's by at most this (lower bound of the difference).
+    max_recall_drop: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
+    min_positives: Annotated[int, Field(strict=True, ge=1)] = 200  # below: insufficient_evidence
+    min_positives_per_band: Annotated[int, Field(strict=True, ge=1)] = 30
+    bootstrap: Bootstrap = Bootstrap(n=1000, seed=11)
+    chunk_cells: Annotated[int, Field(strict=True, ge=10000)] = 2_000_000  # rows x resamples held at once
+
+
+class EvalsetParams(_Section):
+    """The gate's evaluation rows: the version's hold-out plus a fresh labelled generator sample."""
+
+    n_samples: PositiveInt = 50000
+    # The fresh sample is drawn with seed_base + version; training data uses 1234 + version.
+    seed_base: NonNegativeInt = 5_000_000
+
+    @model_validator(mode="after")
+    def _never_the_training_seed(self) -> EvalsetParams:
+        if self.seed_base == 1234:
+            raise ValueError("seed_base 1234 is the training data's seed base; pick another")
+        return self
+
+
 class Params(_Section):
     version: PositiveInt
     generate: GenerateParams = GenerateParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     package: PackageParams = PackageParams()
+    gate: GateParams = GateParams()
+    evalset: EvalsetParams = EvalsetParams()
     monitor: MonitorParams = Field(default_factory=lambda: MonitorParams())
 
 

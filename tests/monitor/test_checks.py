@@ -17,9 +17,9 @@ from attrition.monitor.checks import (
     labelled_checks,
     worst,
 )
-from attrition.monitor.psi import profile_column
-from attrition.monitor.reference import Baseline, Reference
 from attrition.params import MonitorParams, PsiThreshold
+from attrition.psi import profile_column
+from attrition.reference import Baseline, Reference
 
 THRESHOLDS = [PsiThreshold(min_rows=500, psi=0.2), PsiThreshold(min_rows=2000, psi=0.1)]
 BASELINE = Baseline(0.34, 0.33, 0.35, 7500)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from attrition.artifact import load_package
+from attrition.artifact import MANIFEST, load_package, manifest_text
 from attrition.dataset import FEATURES
 from attrition.generate import generate_frame
 from attrition.monitor.run import main
@@ -125,7 +125,7 @@ def test_without_decay_the_retraining_command_does_not_run(package: Path, tmp_pa
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     package: Path,
-    model_package: Path,
+    package_copy: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     change: str,
@@ -133,8 +133,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
 ) -> None:
     db, outcomes = _traffic(package, tmp_path, 3, 50, seed=75)
     extra = ["--since", "3 months"] if change == "since" else []
+    if change == "package":  # a package from before reference.json existed
+        (package_copy / "reference.json").unlink()
+        (package_copy / MANIFEST).write_text(manifest_text(package_copy))
     code, document, prom = _run(
-        model_package if change == "package" else package,
+        package_copy if change == "package" else package,
         db,
         tmp_path / "absent.csv" if change == "outcomes" else outcomes,
         tmp_path,

@@ -1,7 +1,7 @@
 """Builders for the monitoring tests: a package carrying reference.json, and a live `attrition serve`.
 
 `package_with_reference` does what the package stage will do once it calls
-`attrition.monitor.reference.build_reference` (the lead wires that in): freeze the training rows'
+`attrition.reference.build_reference` (the lead wires that in): freeze the training rows'
 profile and the decay baselines into the package, then rewrite the manifest. The baselines come from a
 large fresh labelled sample of the package's dataset version, standing in for the evaluation-data stage
 of issue 9 (a 160-row hold-out is too noisy to judge a 5 pp drop against).
@@ -29,7 +29,7 @@ import pandas as pd
 from attrition.artifact import MANIFEST, load_package, manifest_text
 from attrition.dataset import FEATURES, holdout_split, read_dataset
 from attrition.generate import generate_frame
-from attrition.monitor.reference import REFERENCE_FILE, baselines_from_labelled, build_reference
+from attrition.reference import REFERENCE_FILE, baselines_from_labelled, build_reference
 from attrition.service.core.tokens import SCOPE_PREDICT, mint_token
 
 SECRET = secrets.token_urlsafe(48)

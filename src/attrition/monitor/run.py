@@ -24,8 +24,8 @@ from attrition.atomic import atomic_write_text
 from attrition.monitor.checks import CheckResult, drift_checks, duration_seconds, labelled_checks, worst
 from attrition.monitor.exposition import build_registry, write_textfile
 from attrition.monitor.predictions import InputError, join_outcomes, read_outcomes, read_predictions
-from attrition.monitor.reference import ProfileError, Reference, reference_of
 from attrition.params import Params, ParamsError, load_params
+from attrition.reference import ProfileError, Reference, reference_of
 
 
 def monitor(

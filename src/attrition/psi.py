@@ -10,7 +10,7 @@ project pins, so its definition is reproduced here (evidently/calculations/statt
   non-zero share / 10**6 when that is already <= 0.0001);
 * PSI = sum over bins of (ref - cur) * ln(ref / cur).
 
-The reference side is a frozen profile (see `attrition.monitor.reference`), not the training frame.
+The reference side is a frozen profile (see `attrition.reference`), not the training frame.
 """
 
 from __future__ import annotations

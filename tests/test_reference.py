@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from attrition.artifact import MANIFEST, manifest_text
-from attrition.monitor.reference import (
+from attrition.reference import (
     REFERENCE_FILE,
     ProfileError,
     baselines_from_labelled,
@@ -78,6 +78,16 @@ def test_package_reference_is_read_only_behind_the_manifest(
 
 def test_a_package_without_a_reference_says_what_is_missing(model_package: Path, tmp_path: Path) -> None:
     package = Path(shutil.copytree(model_package, tmp_path / "pkg"))
+    (package / "reference.json").unlink()  # a package from before the package stage wrote one
     (package / MANIFEST).write_text(manifest_text(package))
     with pytest.raises(ProfileError, match=r"no reference\.json"):
         read_reference(package)
+
+
+def test_the_package_stage_freezes_a_reference_with_evaluation_baselines(model_package: Path) -> None:
+    reference = read_reference(model_package)
+    document = json.loads((model_package / "reference.json").read_text())
+    assert document["training_rows"] == 640
+    assert document["baselines"]["rows"] > 10_000 and "evalset" in document["baselines"]["source"]
+    assert set(document["columns"]) >= {"age", "job_role", "monthly_income", "years_at_company"}
+    assert reference is not None

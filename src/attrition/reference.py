@@ -17,12 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attrition.artifact import PackageContents, PackageError, read_package
+from attrition.artifact import REFERENCE_FILE, PackageContents, PackageError, read_package
 from attrition.confidence import recall_precision
 from attrition.dataset import FEATURES, NUMERIC_FEATURES
-from attrition.monitor.psi import ColumnProfile, profile_column
+from attrition.psi import ColumnProfile, profile_column
 
-REFERENCE_FILE = "reference.json"
 FORMAT = 1
 SCORE = "score"  # the name the predicted probability goes by among the drift subjects
 

@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import entropy
 
 from attrition.generate import generate_frame
-from attrition.monitor.psi import profile_column, psi, shares, sturges_edges
+from attrition.psi import profile_column, psi, shares, sturges_edges
 
 
 def test_categorical_psi_matches_hand_computation() -> None:
