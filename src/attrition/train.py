@@ -314,6 +314,7 @@ def training_record(params: Params, result: TrainingResult, train: pd.DataFrame)
             min_recall=params.train.threshold.min_recall,
             value=result.threshold,
         ),
+        method=result.method(),
         code=code_identity(),
     )
 
