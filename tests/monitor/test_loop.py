@@ -290,12 +290,14 @@ def test_pass_branch_the_candidate_is_deployed_and_the_drift_clears(weak_prod_lo
 
     simulate_traffic(loop.service, 8, 2000, 8002, loop.root / "outcomes_v8-after.csv")
     # the further window: only the traffic since the deploy, declared as a window of that many seconds
+    # (plus 10 s for the monitor to start; the traffic before the deploy is older than the retraining)
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["monitor"]["drift"]["windows"] = [f"{int(time.time() - deployed_at) + 1}s"]
+    params["monitor"]["drift"]["windows"] = [f"{int(time.time() - deployed_at) + 10}s"]
     since_deploy = loop.root / "params-since-deploy.yaml"
     since_deploy.write_text(yaml.safe_dump(params, sort_keys=False))
     code, after, _ = monitor(loop.root, repo, loop.service, "v8-after", params=since_deploy)
     assert after["package"]["model_version"] == new_model
     drift = [c for c in after["checks"] if c["check"] == "drift"]
     assert drift and all(c["verdict"] == "ok" for c in drift), [(c["subject"], c["reason"]) for c in drift]
+    assert all(1000 < c["rows"] <= 2001 for c in drift)  # this window's traffic only, not the 1,758 before
     assert code == 0, after["summary"]  # nor decay against the new package's own baselines
