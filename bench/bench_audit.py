@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # tests.audit.postgres starts the temporary PostgreSQL
+sys.path.insert(0, str(REPO))  # tests.support.postgres starts the temporary PostgreSQL
 
 from tests.audit.builders import count  # noqa: E402
-from tests.audit.postgres import PostgresServer  # noqa: E402
+from tests.support.postgres import PostgresServer  # noqa: E402
 
 from attrition.audit.records import PredictionRow  # noqa: E402
 from attrition.audit.writer import AuditStore  # noqa: E402

@@ -1,77 +1,201 @@
-"""How close each model family gets to the Bayes limit, for dataset versions 1-5.
+"""Does the champion meet issue 13's targets on every dataset version? One row per version.
 
-For each version: train exactly as the pipeline does (800-row CSV, the hold-out split, CV on the
-training split), then score a large fresh sample drawn with seeds the pipeline never uses. The Bayes
-limit is the ROC AUC of the generator's own attrition probability on that sample; only this benchmark
-uses the generator's formula.
+For each version: train exactly as the pipeline does (the 800-row CSV, the hold-out split, params.yaml's
+``train:`` section: column selection, grid search, recalibration and threshold all inside
+``fit_model``), then score 200,000 fresh rows drawn with seeds the pipeline never uses, at the
+package's own decision threshold. Targets (issue 13):
 
-    .venv/bin/python bench/bench_model_quality.py [--versions 1 2 3 4 5] [--rows 200000]
+* recall gap between age bands <= 2 pp (printed with its bootstrap interval and positives per band);
+* calibration error <= 0.02;
+* ROC AUC within 0.015 of the Bayes limit;
+* recall >= ``min_recall`` - 3 pp (the threshold policy's promise, kept on new data).
+
+Only this benchmark knows the generator: the Bayes limit is the ROC AUC of the generator's own
+probability, and the *label-noise reference* is the calibration error of a model that knows the
+generator's exact cells and fills them with the training labels' rates. That reference is what the 640
+training labels allow at best: when the labels happen to hold more leavers than their true
+probabilities (version 9: 2.8 pp), no model trained on them can be calibrated on fresh rows. Neither
+figure is used to choose anything.
+
+    .venv/bin/python bench/bench_model_quality.py [--versions 1 2 3] [--rows 200000] [--params params.yaml]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import brier_score_loss, roc_auc_score
+import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-from attrition.dataset import FEATURES, TARGET, holdout_split
+from attrition.confidence import group_recall
+from attrition.dataset import FEATURES, TARGET, age_band_labels, holdout_split
 from attrition.evaluate import calibration_error
 from attrition.generate import attrition_probability, generate_frame
-from attrition.params import load_params
+from attrition.params import Params, load_params
 from attrition.train import fit_model
 
-FRESH_SEED_BASE = 987_654  # the pipeline seeds with 1234 + version; these never collide for v <= 5
+FRESH_SEED_BASE = 987_654  # the pipeline seeds with 1234 + version; these never collide for v <= 10
+MAX_GAP_PP = 2.0
+MAX_CALIBRATION_ERROR = 0.02
+MAX_AUC_GAP = 0.015
+RECALL_SLACK = 0.03
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--versions", type=int, nargs="+", default=[1, 2, 3, 4, 5])
-    parser.add_argument("--families", nargs="+", default=["logreg", "hgb"])
-    parser.add_argument("--rows", type=int, default=200_000)
-    args = parser.parse_args()
-    base = load_params(args.params)
-    print(f"fresh sample: {args.rows} rows per version, seed {FRESH_SEED_BASE} + version")
-    print(
-        "| version | family | chosen hyperparameters | model AUC | Bayes AUC | gap "
-        "| Brier (Bayes) | calibration error | fit s |"
+@dataclass(frozen=True)
+class VersionResult:
+    """Everything one table row shows, and which targets it misses."""
+
+    version: int
+    columns: list[str]
+    hyperparameters: dict[str, object]
+    calibration: str
+    threshold: float
+    recall: float
+    precision: float
+    band_recall: dict[str, tuple[float | None, int]]
+    gap: float | None
+    gap_interval: tuple[float | None, float | None]
+    calibration_error: float
+    label_noise_reference: float
+    auc: float
+    bayes_auc: float
+    fit_seconds: float
+    misses: list[str]
+
+
+def generator_cells(frame: pd.DataFrame, version: int) -> np.ndarray:
+    """The generator's cells (its three steps), for the label-noise reference only."""
+    truth = attrition_probability(
+        version,
+        frame["job_role"].to_numpy(),
+        frame["monthly_income"].to_numpy(),
+        frame["years_at_company"].to_numpy(),
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    worst: dict[str, float] = {}
+    return np.round(truth, 6)
+
+
+def label_noise_reference(train: pd.DataFrame, fresh: pd.DataFrame, version: int, bins: int) -> float:
+    """Calibration error of the generator's exact cells filled with the training labels' rates."""
+    rates = train.groupby(generator_cells(train, version))[TARGET].mean()
+    fresh_cells = generator_cells(fresh, version)
+    fallback = float(train[TARGET].mean())
+    scores = np.array([rates.get(cell, fallback) for cell in fresh_cells])
+    return calibration_error(fresh[TARGET].to_numpy(), scores, bins)
+
+
+def bench_version(base: Params, version: int, rows: int) -> VersionResult:
+    """Train as the pipeline does on one version, judge it on fresh rows."""
+    data = generate_frame(version, base.generate.n_samples)
+    train, _ = holdout_split(data, test_size=base.train.test_size, seed=base.train.split_seed)
+    fresh = generate_frame(version, rows, seed=FRESH_SEED_BASE + version)
+    y = fresh[TARGET].to_numpy()
+    started = time.perf_counter()
+    result = fit_model(train, base.train)
+    seconds = time.perf_counter() - started
+    scores = result.model.predict_proba(fresh[FEATURES])[:, 1]
+    decided = scores >= result.threshold
+    bands = group_recall(
+        y,
+        decided,
+        age_band_labels(fresh["age"], list(base.evaluate.age_bands)).to_numpy(),
+        n=base.evaluate.bootstrap.n,
+        seed=base.evaluate.bootstrap.seed,
+        min_positives=1,
+    )
+    truth = attrition_probability(
+        version,
+        fresh["job_role"].to_numpy(),
+        fresh["monthly_income"].to_numpy(),
+        fresh["years_at_company"].to_numpy(),
+    )
+    auc, bayes = float(roc_auc_score(y, scores)), float(roc_auc_score(y, truth))
+    recall = float(decided[y == 1].mean())
+    precision = float(y[decided].mean()) if decided.any() else 0.0
+    ece = calibration_error(y, scores, base.evaluate.calibration_bins)
+    misses = []
+    if bands.gap.value is None or bands.gap.value * 100 > MAX_GAP_PP:
+        misses.append("fairness")
+    if ece > MAX_CALIBRATION_ERROR:
+        misses.append("calibration")
+    if bayes - auc > MAX_AUC_GAP:
+        misses.append("auc")
+    if recall < base.train.threshold.min_recall - RECALL_SLACK:
+        misses.append("recall")
+    return VersionResult(
+        version=version,
+        columns=list(result.columns),
+        hyperparameters=dict(result.hyperparameters),
+        calibration=f"{result.calibration.method} ({len(result.calibration.x)} knots)",
+        threshold=result.threshold,
+        recall=recall,
+        precision=precision,
+        band_recall={name: (e.value, e.support) for name, e in bands.by_group.items()},
+        gap=bands.gap.value,
+        gap_interval=(bands.gap.low, bands.gap.high),
+        calibration_error=ece,
+        label_noise_reference=label_noise_reference(train, fresh, version, base.evaluate.calibration_bins),
+        auc=auc,
+        bayes_auc=bayes,
+        fit_seconds=seconds,
+        misses=misses,
+    )
+
+
+def _pp(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}"
+
+
+def table_row(r: VersionResult, band_order: list[str]) -> str:
+    bands = " / ".join(
+        f"{'n/a' if value is None else format(value, '.3f')} ({positives})"
+        for value, positives in (r.band_recall[b] for b in band_order)
+    )
+    hyper = ", ".join(f"{k}={v}" for k, v in sorted(r.hyperparameters.items()))
+    return (
+        f"| {r.version} | {', '.join(r.columns)} | {hyper} | {r.calibration} | {r.threshold:.3f} "
+        f"| {r.recall:.3f} | {r.precision:.3f} | {bands} "
+        f"| {_pp(r.gap)} [{_pp(r.gap_interval[0])}, {_pp(r.gap_interval[1])}] "
+        f"| {r.calibration_error:.4f} ({r.label_noise_reference:.4f}) | {r.auc:.4f} / {r.bayes_auc:.4f} "
+        f"= {r.bayes_auc - r.auc:.4f} | {r.fit_seconds:.1f} | {', '.join(r.misses) or 'all met'} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--versions", type=int, nargs="+", default=list(range(1, 11)))
+    parser.add_argument("--rows", type=int, default=200_000)
+    args = parser.parse_args(argv)
+    base = load_params(args.params)
+    edges = list(base.evaluate.age_bands)
+    band_order = list(age_band_labels(pd.Series([0, *edges]), edges))
+    print(
+        f"fresh sample: {args.rows} rows per version, seed {FRESH_SEED_BASE} + version; "
+        f"threshold policy {base.train.threshold.policy}, min_recall {base.train.threshold.min_recall}"
+    )
+    print(
+        f"| version | columns kept | hyperparameters | calibration | threshold | recall "
+        f"(>= {base.train.threshold.min_recall - RECALL_SLACK:.2f}) | precision "
+        f"| recall {' / '.join(band_order)} "
+        f"(positives) | age gap pp [95% CI] (<= {MAX_GAP_PP:g}) | calibration error (label-noise ref) "
+        f"(<= {MAX_CALIBRATION_ERROR}) | AUC / Bayes = gap (<= {MAX_AUC_GAP}) | fit s | targets |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    results = []
     for version in args.versions:
-        data = generate_frame(version, base.generate.n_samples)
-        train, _ = holdout_split(data, test_size=base.train.test_size, seed=base.train.split_seed)
-        fresh = generate_frame(version, args.rows, seed=FRESH_SEED_BASE + version)
-        truth = attrition_probability(
-            version,
-            fresh["job_role"].to_numpy(),
-            fresh["monthly_income"].to_numpy(),
-            fresh["years_at_company"].to_numpy(),
-        )
-        bayes = roc_auc_score(fresh[TARGET], truth)
-        bayes_brier = brier_score_loss(fresh[TARGET], truth)
-        for family in args.families:
-            train_params = base.train.model_copy(update={"model": family})
-            started = time.perf_counter()
-            result = fit_model(train, train_params)
-            seconds = time.perf_counter() - started
-            scores = result.model.predict_proba(fresh[FEATURES])[:, 1]
-            auc = roc_auc_score(fresh[TARGET], scores)
-            gap = bayes - auc
-            brier = brier_score_loss(fresh[TARGET], scores)
-            ece = calibration_error(fresh[TARGET].to_numpy(), scores, base.evaluate.calibration_bins)
-            worst[family] = max(worst.get(family, -np.inf), gap)
-            print(
-                f"| {version} | {family} | {result.hyperparameters} | {auc:.4f} | {bayes:.4f} "
-                f"| {gap:.4f} | {brier:.4f} ({bayes_brier:.4f}) | {ece:.4f} | {seconds:.2f} |"
-            )
-    for family, gap in worst.items():
-        verdict = "meets" if gap <= 0.015 else "misses"
-        print(f"{family}: largest gap {gap:.4f} ({verdict} the 0.015 bar)")
+        result = bench_version(base, version, args.rows)
+        results.append(result)
+        print(table_row(result, band_order), flush=True)
+    missed = [r for r in results if r.misses]
+    print(f"versions meeting every target: {len(results) - len(missed)} of {len(results)}")
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

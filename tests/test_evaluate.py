@@ -16,6 +16,7 @@ from attrition.evaluate import (
     score_metrics,
     thresholded_metrics,
 )
+from attrition.params import EvaluateParams
 
 Y = np.array([1, 1, 1, 0, 0, 0, 0, 1])
 D = np.array([1, 1, 0, 1, 0, 0, 0, 0])
@@ -59,12 +60,35 @@ def test_calibration_error_is_zero_when_rates_match_and_positive_otherwise() -> 
     assert calibration_error(y, np.full(4, 0.9), bins=10) == pytest.approx(0.4)
 
 
-def test_recall_by_group_and_gap_via_fairlearn() -> None:
+def test_recall_by_group_reports_each_group_with_interval_and_positives() -> None:
     groups = pd.Series(["a", "a", "b", "b", "b", "a", "c", "b"])
-    by_group, gap = recall_by_group(Y, D, groups)
+    params = EvaluateParams(fairness_min_positives=1)
+    result = recall_by_group(Y, D, groups, params)
     # a: positives rows 0,1 -> both flagged = 1.0; b: positives rows 2,7 -> none = 0.0; c: no positives
-    assert by_group == {"a": 1.0, "b": 0.0}
-    assert gap == pytest.approx(1.0)
+    assert result["by_group"]["a"]["recall"] == 1.0 and result["by_group"]["a"]["positives"] == 2
+    assert result["by_group"]["b"]["recall"] == 0.0 and result["by_group"]["b"]["positives"] == 2
+    assert result["by_group"]["c"] == {
+        "recall": "undefined",
+        "ci95": {"low": "undefined", "high": "undefined"},
+        "positives": 0,
+    }
+    assert result["gap"] == pytest.approx(1.0)
+    # c has no positive, so even a minimum of one positive is not met
+    assert result["status"] == "insufficient_data"
+
+
+def test_gap_is_measured_only_when_every_group_has_enough_positives() -> None:
+    rng = np.random.default_rng(0)
+    groups = pd.Series(rng.choice(["x", "y"], 4000))
+    y = rng.integers(0, 2, 4000)
+    decided = np.where(rng.random(4000) < 0.8, y, 1 - y)
+    enough = recall_by_group(y, decided, groups, EvaluateParams(fairness_min_positives=500))
+    assert enough["status"] == "measured"
+    low, high = enough["gap_ci95"]["low"], enough["gap_ci95"]["high"]
+    assert low <= enough["gap"] <= high and high - low < 0.06
+    assert all(g["positives"] > 900 for g in enough["by_group"].values())
+    too_few = recall_by_group(y, decided, groups, EvaluateParams(fairness_min_positives=1500))
+    assert too_few["status"] == "insufficient_data" and too_few["gap"] == enough["gap"]
 
 
 def test_metrics_file_has_every_reported_figure(pipeline_dir: Path) -> None:
@@ -75,8 +99,18 @@ def test_metrics_file_has_every_reported_figure(pipeline_dir: Path) -> None:
     assert holdout["precision_ci95"]["low"] <= holdout["precision"] <= holdout["precision_ci95"]["high"]
     assert holdout["recall_ci95"]["low"] <= holdout["recall"] <= holdout["recall_ci95"]["high"]
     assert holdout["rows"] == 160
-    assert set(metrics["fairness"]["recall_by_age_band"]) == {"<30", "30-44", "45+"}
-    assert metrics["fairness"]["equal_opportunity_difference_age"] >= 0
+    fairness = metrics["fairness"]
+    assert set(fairness["recall_by_age_band"]) == {"<30", "30-44", "45+"}
+    band_positives = [band["positives"] for band in fairness["recall_by_age_band"].values()]
+    assert sum(band_positives) == round(holdout["positive_rate"] * holdout["rows"])
+    assert fairness["equal_opportunity_difference_age"] >= 0
+    # a 160-row hold-out has a few positives per band: its gap is not a finding
+    assert min(band_positives) < fairness["min_positives"]
+    assert fairness["equal_opportunity_difference_age_status"] == "insufficient_data"
+    gap_ci = fairness["equal_opportunity_difference_age_ci95"]
+    assert gap_ci["low"] <= fairness["equal_opportunity_difference_age"] <= gap_ci["high"]
+    assert metrics["method"]["calibration"] == "isotonic" and metrics["method"]["calibration_knots"] >= 2
+    assert "job_role" in metrics["method"]["columns"].split(",")
     assert metrics["cv"]["roc_auc"]["mean"] > 0.7
     plots = pipeline_dir / "metrics" / "plots"
     assert {p.name for p in (plots / "custom").iterdir()} == {

@@ -1,4 +1,7 @@
-"""The compiled scorer and its data-only form (model.json) give the pipeline's probabilities to 1e-9."""
+"""The compiled scorer and its data-only form (model.json) give the pipeline's probabilities to 1e-9.
+
+Also with a recalibration map after the classifier (attrition.calibration) and with dropped columns.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from attrition.calibration import RecalibratedClassifier
 from attrition.scorer import (
     CompiledScorer,
     ModelDataError,
@@ -47,7 +51,12 @@ def _frame(rng: np.random.Generator, n: int) -> pd.DataFrame:
     )
 
 
-def _pipeline(family: str, numeric: object, clf: object) -> Pipeline:
+# A strictly increasing log-odds map with a kink inside the scores' range and steep/flat ends.
+KNOTS_X = [-2.0, -0.5, 0.0, 1.5]
+KNOTS_Y = [-3.5, -1.0, -0.2, 0.4]
+
+
+def _pipeline(family: str, numeric: object, clf: object, numeric_columns: list[str] = NUMERIC) -> Pipeline:
     rng = np.random.default_rng(7 if family == "logreg" else 11)
     frame = _frame(rng, 600)
     logit = (
@@ -58,7 +67,7 @@ def _pipeline(family: str, numeric: object, clf: object) -> Pipeline:
     y = (rng.random(len(frame)) < 1 / (1 + np.exp(-logit))).astype(int)
     pre = ColumnTransformer(
         [
-            ("numeric", numeric, NUMERIC),
+            ("numeric", numeric, numeric_columns),
             ("job_role", OneHotEncoder(handle_unknown="ignore", sparse_output=False), ["job_role"]),
         ]
     )
@@ -75,7 +84,15 @@ def hgb_pipeline() -> Pipeline:
     return _pipeline("hgb", "passthrough", HistGradientBoostingClassifier(max_iter=60, random_state=0))
 
 
-@pytest.fixture(scope="module", params=["logreg", "hgb"])
+@pytest.fixture(scope="module")
+def recalibrated_pipeline() -> Pipeline:
+    """The champion's shape: age dropped by column selection, a log-odds map after the trees."""
+    trees = HistGradientBoostingClassifier(max_iter=60, random_state=0)
+    clf = RecalibratedClassifier(trees, KNOTS_X, KNOTS_Y, "isotonic")
+    return _pipeline("hgb", "passthrough", clf, ["monthly_income", "years_at_company"])
+
+
+@pytest.fixture(scope="module", params=["logreg", "hgb", "recalibrated"])
 def fitted(request: pytest.FixtureRequest) -> Pipeline:
     pipeline: Pipeline = request.getfixturevalue(f"{request.param}_pipeline")
     return pipeline
@@ -90,16 +107,19 @@ def _rows_with_boundaries(pipeline: Pipeline, rng: np.random.Generator) -> list[
         {"age": 40, "job_role": "Astronaut", "monthly_income": 5000.0, "years_at_company": 3},
     ]
     clf = pipeline.named_steps["classifier"]
+    if isinstance(clf, RecalibratedClassifier):
+        clf = clf.classifier_
     if isinstance(clf, HistGradientBoostingClassifier):
         # Values exactly on split thresholds exercise the `<=` edge of every numeric split.
         for tree in clf._predictors[:20]:
             nodes = tree[0].nodes
             for node in nodes[~nodes["is_leaf"].astype(bool)]:
                 feature = int(node["feature_idx"])
-                if feature < len(NUMERIC):
+                numeric = [c for _, _, cols in pipeline[0].transformers_[:1] for c in cols]
+                if feature < len(numeric):
                     for value in np.nextafter(node["num_threshold"], [-np.inf, 0, np.inf]):
                         row = dict(rows[len(rows) % 50])
-                        row[NUMERIC[feature]] = float(value)
+                        row[numeric[feature]] = float(value)
                         rows.append(row)
     return rows
 
@@ -158,6 +178,20 @@ def test_exported_data_round_trips_through_json_to_predict_proba(fitted: Pipelin
     assert len(rows) > 2000
     assert np.max(np.abs(got - expected)) <= 1e-9
     assert scorer.family == data["family"]
+    recalibrated = isinstance(fitted.named_steps["classifier"], RecalibratedClassifier)
+    assert data["format_version"] == (2 if recalibrated else 1)
+    assert ("recalibration" in data) is recalibrated
+
+
+def test_the_map_changes_probabilities_but_never_their_order(recalibrated_pipeline: Pipeline) -> None:
+    rows = _frame(np.random.default_rng(19), 500)
+    scorer = compile_pipeline(recalibrated_pipeline)
+    calibrated = np.array(scorer.predict_many(rows.to_dict("records")))
+    trees = recalibrated_pipeline.named_steps["classifier"].classifier_
+    plain = trees.predict_proba(recalibrated_pipeline[0].transform(rows))[:, 1]
+    assert np.max(np.abs(calibrated - plain)) > 0.05
+    order = np.argsort(plain, kind="stable")
+    assert np.all(np.diff(calibrated[order]) >= 0)
 
 
 def test_real_package_data_matches_on_samples_and_roster(model_package: Path, dataset_csv: Path) -> None:
@@ -221,13 +255,18 @@ def _break_tree(data: dict) -> None:
         ("hgb", _break_tree, "hgb.trees[0] node 0 points outside"),
         ("hgb", lambda d: d["hgb"]["trees"][1]["value"].pop(), "different lengths"),
         ("hgb", lambda d: d.update(family="svm"), "family 'svm'"),
+        ("recalibrated", lambda d: d.update(format_version=1), "recalibration needs format version 2"),
+        ("recalibrated", lambda d: d["recalibration"]["y"].reverse(), "strictly increasing"),
+        ("recalibrated", lambda d: d["recalibration"]["x"].pop(), "strictly increasing pairs"),
+        ("recalibrated", lambda d: d["recalibration"].update(y="steep"), "recalibration.y is not a list"),
+        ("recalibrated", lambda d: d.update(format_version=3), "version 1 or 2"),
     ],
 )
 def test_malformed_data_is_refused_naming_the_field(
     request: pytest.FixtureRequest, family: str, change: Callable[[dict], None], message: str
 ) -> None:
     data = export_model_data(request.getfixturevalue(f"{family}_pipeline"))
-    assert data["family"] == family
+    assert data["family"] == ("hgb" if family == "recalibrated" else family)
     change(data)
     with pytest.raises(ModelDataError, match=re.escape(message)):
         scorer_from_data(data)

@@ -1,4 +1,4 @@
-"""Threshold policy, pipeline shape, determinism, and model behaviour."""
+"""Threshold policy, pipeline shape, column selection and calibration in the fit, determinism, behaviour."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from attrition.calibration import IDENTITY, LogOddsMap, RecalibratedClassifier, model_calibration
 from attrition.dataset import FEATURES, holdout_split
 from attrition.generate import generate_frame
 from attrition.params import ThresholdPolicy, parse_params
+from attrition.selection import model_columns
 from attrition.train import build_pipeline, choose_threshold, fit_model, model_bytes
 
 Y = np.array([0, 0, 0, 0, 1, 0, 1, 1, 0, 1])
@@ -21,9 +23,18 @@ S = np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
 
 def test_max_precision_at_recall_picks_the_most_precise_threshold_meeting_recall() -> None:
     # recall >= 0.75 allows t in {0.1 .. 0.6}; precision peaks at t=0.6 (3/5 = 0.6)
-    assert choose_threshold(Y, S, ThresholdPolicy(min_recall=0.75)) == pytest.approx(0.6)
+    assert choose_threshold(Y, S, ThresholdPolicy(min_recall=0.75, recall_margin_se=0)) == pytest.approx(0.6)
     # recall 1.0 needs t <= 0.4, where precision is 4/6
-    assert choose_threshold(Y, S, ThresholdPolicy(min_recall=1.0)) == pytest.approx(0.4)
+    assert choose_threshold(Y, S, ThresholdPolicy(min_recall=1.0, recall_margin_se=0)) == pytest.approx(0.4)
+
+
+def test_recall_margin_asks_for_standard_errors_to_spare() -> None:
+    # 4 positives: t=0.6 has recall 0.75 with SE sqrt(0.75 * 0.25 / 4) = 0.217, so 0.75 - 0.217 < 0.7;
+    # only recall 1.0 (SE 0) clears it, at t=0.4
+    policy = ThresholdPolicy(min_recall=0.7, recall_margin_se=1.0)
+    assert choose_threshold(Y, S, policy) == pytest.approx(0.4)
+    # a margin nothing can meet falls back to the lowest threshold (the most recall there is)
+    assert choose_threshold(Y, S, ThresholdPolicy(min_recall=1.0, recall_margin_se=5.0)) == pytest.approx(0.4)
 
 
 def test_max_f1_policy() -> None:
@@ -34,7 +45,7 @@ def test_max_f1_policy() -> None:
 def test_ties_go_to_the_higher_threshold() -> None:
     y = np.array([0, 1, 1])
     s = np.array([0.1, 0.5, 0.6])
-    assert choose_threshold(y, s, ThresholdPolicy(min_recall=0.5)) == pytest.approx(0.6)
+    assert choose_threshold(y, s, ThresholdPolicy(min_recall=0.5, recall_margin_se=0)) == pytest.approx(0.6)
 
 
 @pytest.mark.parametrize("family", ["logreg", "hgb"])
@@ -45,6 +56,47 @@ def test_pipeline_takes_a_dataframe_and_one_hot_encodes_roles(family: str) -> No
     assert proba.shape == (3, 2) and np.allclose(proba.sum(axis=1), 1)
     encoder = pipeline.named_steps["preprocess"].named_transformers_["job_role"]
     assert sorted(encoder.categories_[0]) == sorted(frame["job_role"].unique())
+
+
+def test_pipeline_reads_only_the_kept_columns_and_applies_the_map_last() -> None:
+    frame = generate_frame(1, 300)
+    knots = LogOddsMap((-1.0, 1.0), (-0.5, 0.5), "platt")
+    columns = ["job_role", "years_at_company"]
+    pipeline = build_pipeline("hgb", {"max_iter": 5}, 0, columns, knots)
+    pipeline.fit(frame[FEATURES], frame["attrition"])
+    assert model_columns(pipeline) == ["job_role", "years_at_company"]
+    assert isinstance(pipeline.named_steps["classifier"], RecalibratedClassifier)
+    assert model_calibration(pipeline) == knots
+    changed_age = frame[FEATURES].assign(age=99)
+    assert np.array_equal(pipeline.predict_proba(changed_age), pipeline.predict_proba(frame[FEATURES]))
+    plain = build_pipeline("hgb", {"max_iter": 5}, 0, columns, IDENTITY)
+    assert model_calibration(plain.fit(frame[FEATURES], frame["attrition"])) == IDENTITY
+
+
+def test_fit_drops_a_pure_noise_column_and_calibrates() -> None:
+    frame = generate_frame(4, 800)
+    train, _ = holdout_split(frame, test_size=0.2, seed=42)
+    noisy = train.assign(monthly_income=np.random.default_rng(0).normal(5000, 1500, len(train)))
+    params = parse_params({"version": 4, "train": {"selection": {"repeats": 1}}}).train
+    result = fit_model(noisy, params)
+    assert result.selection is not None and "monthly_income" in result.selection.dropped
+    assert "monthly_income" not in result.columns == model_columns(result.model)
+    assert result.calibration.method == "isotonic" == model_calibration(result.model).method
+    record = result.method()
+    assert record["selection"]["rounds"][0][0]["column"] == FEATURES[0]
+    assert record["calibration"]["x"] == list(result.calibration.x)
+
+
+def test_without_selection_and_calibration_the_model_is_the_plain_pipeline() -> None:
+    frame = generate_frame(2, 800)
+    train, _ = holdout_split(frame, test_size=0.2, seed=42)
+    params = parse_params(
+        {"version": 2, "train": {"selection": {"method": "none"}, "calibration": {"method": "none"}}}
+    ).train
+    result = fit_model(train, params)
+    assert result.selection is None and result.columns == FEATURES
+    assert result.calibration == IDENTITY
+    assert not isinstance(result.model.named_steps["classifier"], RecalibratedClassifier)
 
 
 @pytest.mark.parametrize("family", ["logreg", "hgb"])

@@ -81,6 +81,8 @@ class TrainingRecord(_Record):
     training_rows: int
     cv: CvSummary
     threshold: ThresholdChoice
+    # the columns the model uses, the selection rounds' importances and the recalibration knots
+    method: dict[str, Any]
     code: CodeIdentity
 
 
@@ -136,6 +138,7 @@ class PackageMetadata(_Record):
     features: Features
     split: dict[str, Any]
     cv: CvSummary
+    method: dict[str, Any]
     metrics: dict[str, Any]
     environment: Environment
     code: dict[str, CodeIdentity]  # stage name -> the code that ran it

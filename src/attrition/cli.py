@@ -44,7 +44,7 @@ COMMANDS: tuple[Command, ...] = (
     # the service
     Command("serve", "attrition.service.commands.serve", "serve predictions over HTTP"),
     Command("token", "attrition.service.commands.token", "print a development JWT"),
-    Command("audit", "attrition.service.commands.audit", "audit store maintenance"),
+    Command("audit", "attrition.audit.command", "audit store: migrate, purge, export or erase rows"),
 )
 
 USAGE_EXIT = 2

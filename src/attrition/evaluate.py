@@ -3,7 +3,10 @@
 Threshold-free metrics (ROC AUC, average precision, Brier, log loss), thresholded ones at the
 package's decision threshold with bootstrap intervals (a 160-row hold-out makes precision and recall
 noisy, so their uncertainty is part of the result), calibration, and the deployment plan's fairness
-check (recall per age band and job role through fairlearn). Everything is logged with dvclive.
+check: recall per age band and per job role, each with its bootstrap interval and positive count, and
+the largest gap with its interval, marked ``insufficient_data`` when a group has fewer positives than
+``fairness_min_positives`` (a 160-row hold-out has 4-14 positives per age band: its gap is noise).
+Everything is logged with dvclive.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import joblib
 import numpy as np
 import pandas as pd
 from dvclive.live import Live
-from fairlearn.metrics import MetricFrame
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -31,9 +33,12 @@ from sklearn.metrics import (
 )
 
 from attrition.artifact import PackageError, read_record
+from attrition.calibration import model_calibration
+from attrition.confidence import Estimate, group_recall
 from attrition.curves import confusion_counts, precision_recall_points, roc_points
 from attrition.dataset import FEATURES, TARGET, age_band_labels, holdout_split, read_dataset
 from attrition.params import EvaluateParams, load_params
+from attrition.selection import model_columns
 from attrition.stage import run_stage, stage_parser
 
 
@@ -99,22 +104,44 @@ def calibration_error(y_true: np.ndarray, scores: np.ndarray, bins: int) -> floa
     return float(total)
 
 
-def recall_by_group(
-    y_true: np.ndarray, decided: np.ndarray, groups: pd.Series
-) -> tuple[dict[str, float], float]:
-    """Recall (true positive rate) per group and the largest gap between groups, via fairlearn.
+INSUFFICIENT = "insufficient_data"
+UNDEFINED = "undefined"  # a rate with no rows under it (recall of a group without positives)
 
-    Groups with no positives have no recall; they are left out rather than reported as 0.
+
+def _number(value: float | None) -> float | str:
+    """dvclive logs numbers and strings, not None."""
+    return UNDEFINED if value is None else value
+
+
+def _interval(estimate: Estimate) -> dict[str, float | str]:
+    return {"low": _number(estimate.low), "high": _number(estimate.high)}
+
+
+def recall_by_group(
+    y_true: np.ndarray, decided: np.ndarray, groups: pd.Series, params: EvaluateParams
+) -> dict[str, Any]:
+    """Each group's recall with its interval and positives, and the largest gap with its interval.
+
+    The gap's ``status`` is ``insufficient_data`` when any group has fewer than
+    ``fairness_min_positives`` positives: the figure is then shown, never acted on.
     """
-    has_positive = pd.Series(y_true, index=groups.index).groupby(groups).transform("max") > 0
-    frame = MetricFrame(
-        metrics=lambda t, p: recall_score(t, p, zero_division=0),
-        y_true=y_true[has_positive.to_numpy()],
-        y_pred=decided[has_positive.to_numpy()],
-        sensitive_features=groups[has_positive].to_numpy(),
+    result = group_recall(
+        y_true,
+        decided,
+        groups.astype(str).to_numpy(),
+        n=params.bootstrap.n,
+        seed=params.bootstrap.seed,
+        min_positives=params.fairness_min_positives,
     )
-    by_group = {str(k): float(v) for k, v in frame.by_group.items()}
-    return by_group, float(frame.difference(method="between_groups"))
+    return {
+        "by_group": {
+            name: {"recall": _number(e.value), "ci95": _interval(e), "positives": e.support}
+            for name, e in result.by_group.items()
+        },
+        "gap": _number(result.gap.value),
+        "gap_ci95": _interval(result.gap),
+        "status": "measured" if result.sufficient else INSUFFICIENT,
+    }
 
 
 @dataclass(frozen=True)
@@ -135,8 +162,8 @@ def evaluate(model: Any, holdout: pd.DataFrame, threshold: float, params: Evalua
     scores = model.predict_proba(holdout[FEATURES])[:, 1]
     decided = (scores >= threshold).astype(int)
     intervals = bootstrap_intervals(y_true, decided, n=bootstrap_n, seed=bootstrap_seed)
-    by_age, age_gap = recall_by_group(y_true, decided, age_band_labels(holdout["age"], age_bands))
-    by_role, role_gap = recall_by_group(y_true, decided, holdout["job_role"].astype(str))
+    by_age = recall_by_group(y_true, decided, age_band_labels(holdout["age"], age_bands), params)
+    by_role = recall_by_group(y_true, decided, holdout["job_role"].astype(str), params)
     holdout_metrics: dict[str, Any] = {
         "rows": len(holdout),
         "positive_rate": float(y_true.mean()),
@@ -147,13 +174,22 @@ def evaluate(model: Any, holdout: pd.DataFrame, threshold: float, params: Evalua
     }
     for name, (low, high) in intervals.items():
         holdout_metrics[f"{name}_ci95"] = {"low": low, "high": high}
-    fairness = {
-        "recall_by_age_band": by_age,
-        "recall_by_job_role": by_role,
-        "equal_opportunity_difference_age": age_gap,
-        "equal_opportunity_difference_job_role": role_gap,
+    fairness: dict[str, Any] = {"min_positives": params.fairness_min_positives}
+    for name, groups in (("age", by_age), ("job_role", by_role)):
+        axis = "age_band" if name == "age" else name
+        fairness[f"recall_by_{axis}"] = groups["by_group"]
+        fairness[f"equal_opportunity_difference_{name}"] = groups["gap"]
+        fairness[f"equal_opportunity_difference_{name}_ci95"] = groups["gap_ci95"]
+        fairness[f"equal_opportunity_difference_{name}_status"] = groups["status"]
+    calibration = model_calibration(model)
+    method = {
+        "columns": ",".join(model_columns(model)),
+        "calibration": calibration.method,
+        "calibration_knots": len(calibration.x),
     }
-    return Evaluation({"holdout": holdout_metrics, "fairness": fairness}, y_true, scores, decided)
+    return Evaluation(
+        {"holdout": holdout_metrics, "fairness": fairness, "method": method}, y_true, scores, decided
+    )
 
 
 def _flatten(prefix: str, value: Any) -> list[tuple[str, float]]:
@@ -173,7 +209,7 @@ def log_with_dvclive(live_dir: Path, result: Evaluation, cv: dict[str, Any], par
         with Live(
             dir=str(staging), dvcyaml=False, save_dvc_exp=False, report=None, monitor_system=False
         ) as live:
-            for section in ("holdout", "fairness"):
+            for section in ("holdout", "fairness", "method"):
                 for name, value in _flatten(section, result.metrics[section]):
                     live.log_metric(name, value, plot=False)
             for name, value in _flatten("cv", cv):

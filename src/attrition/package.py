@@ -79,6 +79,17 @@ def library_versions(names: list[str]) -> dict[str, str]:
     return versions
 
 
+def _gap(fairness: dict[str, Any]) -> str:
+    """The age-band recall gap with its interval, positives per band, and whether it can be judged."""
+    gap = fairness["equal_opportunity_difference_age"]
+    ci = fairness.get("equal_opportunity_difference_age_ci95", {})
+    status = fairness.get("equal_opportunity_difference_age_status", "")
+    bands = fairness.get("recall_by_age_band", {})
+    positives = ", ".join(f"{band} {value.get('positives')}" for band, value in sorted(bands.items()))
+    interval = f" (95% CI {ci['low']:.3f} to {ci['high']:.3f})" if ci else ""
+    return f"{gap:.3f}{interval}, positives per band: {positives}; {status}"
+
+
 def model_card(meta: PackageMetadata) -> str:
     h = meta.metrics["holdout"]
     fairness = meta.metrics["fairness"]
@@ -102,7 +113,9 @@ min recall {meta.model.threshold_policy["min_recall"]}) |
 | Hold-out recall | {h["recall"]:.3f} (95% CI {ci_r.get("low", float("nan")):.3f} to \
 {ci_r.get("high", float("nan")):.3f}) |
 | Brier score | {h["brier"]:.4f} |
-| Recall gap across age bands | {fairness["equal_opportunity_difference_age"]:.3f} |
+| Recall gap across age bands | {_gap(fairness)} |
+| Columns used | {", ".join(meta.method.get("columns", FEATURES))} (calibration: \
+{(meta.method.get("calibration") or {}).get("method", "none")}) |
 | Code | sha256 `{code.digest[:16]}…` over {len(code.modules)} modules (train) |
 | Built with | Python {meta.environment.python} on {meta.environment.os} {meta.environment.machine} |
 
@@ -165,6 +178,7 @@ def build_metadata(
         ),
         split={**record.split.model_dump(), "training_rows": record.training_rows},
         cv=record.cv,
+        method=record.method,
         metrics=metrics,
         environment=environment(),
         code={"train": record.code, "package": code_identity()},

@@ -42,6 +42,26 @@ class ThresholdPolicy(_Section):
 
     policy: Literal["max_precision_at_recall", "max_f1"] = "max_precision_at_recall"
     min_recall: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
+    # The out-of-fold recall rests on ~100 positives (a 4-5 pp standard error), so a threshold that
+    # only just reaches min_recall there misses it on new data about half the time. The chosen
+    # threshold's CV recall minus this many binomial standard errors must still reach min_recall.
+    recall_margin_se: Annotated[float, Field(ge=0.0, le=5.0)] = 1.0
+
+
+class ColumnSelection(_Section):
+    """Which input columns the model may use, chosen by attrition.selection on the CV rows."""
+
+    method: Literal["none", "drop_column"] = "drop_column"
+    # A column stays only if dropping it raises the CV log loss by more than this many standard errors.
+    tolerance_se: Annotated[float, Field(ge=0.0, le=10.0)] = 2.0
+    # Repeated stratified k-fold (cv.folds folds, cv.seed) for the importances: more folds, steadier SE.
+    repeats: Annotated[int, Field(strict=True, ge=1, le=20)] = 4
+
+
+class CalibrationParams(_Section):
+    """The strictly increasing recalibration map fitted on out-of-fold scores (attrition.calibration)."""
+
+    method: Literal["none", "platt", "isotonic"] = "isotonic"
 
 
 class LogregGrid(_Section):
@@ -65,6 +85,8 @@ class TrainParams(_Section):
     sample_profiles: Annotated[int, Field(strict=True, ge=1, le=100)] = 6
     cv: CrossValidation = CrossValidation()
     threshold: ThresholdPolicy = ThresholdPolicy()
+    selection: ColumnSelection = ColumnSelection()
+    calibration: CalibrationParams = CalibrationParams()
     logreg: LogregGrid = LogregGrid()
     hgb: HgbGrid = HgbGrid()
 
@@ -84,6 +106,10 @@ class EvaluateParams(_Section):
     age_bands: list[PositiveInt] = Field(default=[30, 45], min_length=1)
     bootstrap: Bootstrap = Bootstrap()
     calibration_bins: Annotated[int, Field(strict=True, ge=2, le=50)] = 10
+    # A recall gap between groups is reported as a finding only when every group has at least this
+    # many positives; below it the gap is marked insufficient_data (its interval is still shown).
+    # The same bar as monitor.fairness.min_positives_per_band, so evaluate and monitor agree.
+    fairness_min_positives: Annotated[int, Field(strict=True, ge=1)] = 100
     # ROC and PR plot data keep at most this many points (plus the operating point), at any data size.
     plot_points: Annotated[int, Field(strict=True, ge=10, le=5000)] = 200
 
@@ -146,6 +172,8 @@ _ALLOWED: dict[str, str] = {
     "generate.n_samples": "a positive integer row count",
     "train.model": "'logreg' or 'hgb'",
     "train.test_size": "a fraction strictly between 0 and 1",
+    "train.selection.method": "'none' or 'drop_column'",
+    "train.calibration.method": "'none', 'platt' or 'isotonic'",
 }
 
 

@@ -15,6 +15,8 @@ side. Everything that needs scikit-learn or numpy is imported inside the export 
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +31,11 @@ FeatureStep = tuple[str, str, Any]
 
 
 MODEL_DATA_FORMAT = "attrition.compiled-model"
-MODEL_DATA_VERSION = 1
+# Version 2 adds an optional "recalibration" section (a strictly increasing log-odds map after the
+# classifier, attrition.calibration). A model without one is still written as version 1, byte for byte
+# as before; a version-1 reader refuses version 2 instead of silently skipping the map.
+MODEL_DATA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class UnsupportedModelError(Exception):
@@ -276,6 +282,8 @@ def export_model_data(pipeline: Any) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
+    from attrition.calibration import RecalibratedClassifier
+
     if not isinstance(pipeline, Pipeline) or len(pipeline.steps) != 2:
         raise UnsupportedModelError("model is not a two-step preprocess + classifier Pipeline")
     preprocess, clf = pipeline.steps[0][1], pipeline.steps[1][1]
@@ -283,7 +291,16 @@ def export_model_data(pipeline: Any) -> dict[str, Any]:
     width = sum(len(step["categories"]) if step["kind"] == "onehot" else 1 for step in features)
     if list(getattr(clf, "classes_", [])) != [0, 1]:
         raise UnsupportedModelError("classifier classes are not [0, 1]")
-    data: dict[str, Any] = {"format": MODEL_DATA_FORMAT, "format_version": MODEL_DATA_VERSION}
+    data: dict[str, Any] = {"format": MODEL_DATA_FORMAT, "format_version": 1}
+    if isinstance(clf, RecalibratedClassifier):
+        knots = clf.log_odds_map
+        data["format_version"] = MODEL_DATA_VERSION
+        data["recalibration"] = {
+            "method": knots.method,
+            "x": [_number(v) for v in knots.x],
+            "y": [_number(v) for v in knots.y],
+        }
+        clf = clf.classifier_
     if isinstance(clf, LogisticRegression):
         return {**data, "family": "logreg", "features": features, "logreg": _export_logreg(clf, width)}
     if isinstance(clf, HistGradientBoostingClassifier):
@@ -356,6 +373,33 @@ def _steps_from_data(features: Any) -> tuple[list[FeatureStep], int]:
     return steps, width
 
 
+def _recalibration_from_data(section: Any) -> Callable[[float], float]:
+    """The strictly increasing log-odds map: interpolation between knots, end segments' lines outside.
+
+    The same arithmetic as attrition.calibration.LogOddsMap.log_odds_one, repeated here because the
+    serving image must not import NumPy or SciPy (which calibration needs to fit maps).
+    """
+    if not isinstance(section, dict):
+        raise ModelDataError("recalibration is not an object")
+    x = _floats(section.get("x"), "recalibration.x")
+    y = _floats(section.get("y"), "recalibration.y")
+    finite = all(math.isfinite(v) for v in (*x, *y))
+    increasing = all(b > a for a, b in itertools.pairwise(x)) and all(b > a for a, b in itertools.pairwise(y))
+    if len(x) != len(y) or len(x) < 2 or not finite or not increasing:
+        raise ModelDataError("recalibration knots are not two or more finite, strictly increasing pairs")
+
+    def log_odds(raw: float) -> float:
+        if raw <= x[0]:
+            return y[0] + (y[1] - y[0]) / (x[1] - x[0]) * (raw - x[0])
+        if raw >= x[-1]:
+            return y[-1] + (y[-1] - y[-2]) / (x[-1] - x[-2]) * (raw - x[-1])
+        right = bisect.bisect_right(x, raw)
+        left = right - 1
+        return y[left] + (y[right] - y[left]) / (x[right] - x[left]) * (raw - x[left])
+
+    return log_odds
+
+
 def scorer_from_data(data: Mapping[str, Any], reason: str = "compiled") -> CompiledScorer:
     """A CompiledScorer from :func:`export_model_data`'s dict; pure Python, no scikit-learn.
 
@@ -363,12 +407,28 @@ def scorer_from_data(data: Mapping[str, Any], reason: str = "compiled") -> Compi
     """
     if not isinstance(data, Mapping):
         raise ModelDataError(f"model data is a JSON {type(data).__name__}, not an object")
-    if data.get("format") != MODEL_DATA_FORMAT or data.get("format_version") != MODEL_DATA_VERSION:
+    version = data.get("format_version")
+    if data.get("format") != MODEL_DATA_FORMAT or version not in READABLE_VERSIONS:
         raise ModelDataError(
-            f"format {data.get('format')!r} version {data.get('format_version')!r} is not "
-            f"{MODEL_DATA_FORMAT!r} version {MODEL_DATA_VERSION}"
+            f"format {data.get('format')!r} version {version!r} is not "
+            f"{MODEL_DATA_FORMAT!r} version {' or '.join(map(str, READABLE_VERSIONS))}"
         )
+    if "recalibration" in data and version == 1:
+        raise ModelDataError("recalibration needs format version 2")
     steps, width = _steps_from_data(data.get("features"))
+    family, raw_score = _raw_score_from_data(data, width)
+    if "recalibration" in data:
+        uncalibrated, recalibrate = raw_score, _recalibration_from_data(data["recalibration"])
+
+        def recalibrated(x: list[float]) -> float:
+            return recalibrate(uncalibrated(x))
+
+        raw_score = recalibrated
+    return CompiledScorer(steps, width, raw_score, family, reason)
+
+
+def _raw_score_from_data(data: Mapping[str, Any], width: int) -> tuple[str, Callable[[list[float]], float]]:
+    """The classifier's family and its raw log-odds as a function of the feature vector."""
     family = data.get("family")
     params = data.get(str(family))
     if not isinstance(params, dict):
@@ -385,7 +445,7 @@ def scorer_from_data(data: Mapping[str, Any], reason: str = "compiled") -> Compi
                 total += w * v
             return total + intercept
 
-        return CompiledScorer(steps, width, logreg_score, "logreg", reason)
+        return "logreg", logreg_score
     if family == "hgb":
         (baseline,) = _floats([params.get("baseline")], "hgb.baseline")
         raw_trees = params.get("trees")
@@ -399,7 +459,7 @@ def scorer_from_data(data: Mapping[str, Any], reason: str = "compiled") -> Compi
                 total += tree.leaf_value(x)
             return total
 
-        return CompiledScorer(steps, width, hgb_score, "hgb", reason)
+        return "hgb", hgb_score
     raise ModelDataError(f"family {family!r} is not logreg or hgb")
 
 

@@ -21,7 +21,12 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import precision_recall_curve
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
+from sklearn.model_selection import (
+    GridSearchCV,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+    cross_val_predict,
+)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
@@ -36,6 +41,7 @@ from attrition.artifact import (
     md5_file,
 )
 from attrition.atomic import atomic_write_bytes, atomic_write_text
+from attrition.calibration import IDENTITY, LogOddsMap, RecalibratedClassifier, fit_map
 from attrition.dataset import (
     CATEGORICAL_FEATURES,
     FEATURES,
@@ -46,6 +52,7 @@ from attrition.dataset import (
 )
 from attrition.params import Params, ThresholdPolicy, TrainParams, load_params
 from attrition.provenance import code_identity
+from attrition.selection import Selection, select_columns
 from attrition.stage import run_stage, stage_parser
 
 # Scores computed for every grid point; the first one ranks them.
@@ -56,8 +63,20 @@ CV_SCORING: dict[str, str] = {
 }
 
 
-def build_pipeline(family: str, hyperparameters: dict[str, Any], seed: int) -> Pipeline:
-    """One-hot job role plus numerics, then the classifier; the layout the fast scorer relies on."""
+def build_pipeline(
+    family: str,
+    hyperparameters: dict[str, Any],
+    seed: int,
+    columns: list[str] | None = None,
+    calibration: LogOddsMap | None = None,
+) -> Pipeline:
+    """One-hot job role plus numerics, then the classifier; the layout the fast scorer relies on.
+
+    ``columns`` (default: every feature) is what column selection kept; the rest are dropped by the
+    ColumnTransformer. A ``calibration`` map other than the identity wraps the classifier in a
+    RecalibratedClassifier, so ``predict_proba`` is calibrated for every consumer.
+    """
+    kept = list(FEATURES) if columns is None else list(columns)
     if family == "logreg":
         numeric: Any = StandardScaler()
         classifier: Any = LogisticRegression(max_iter=2000, random_state=seed, **hyperparameters)
@@ -70,24 +89,28 @@ def build_pipeline(family: str, hyperparameters: dict[str, Any], seed: int) -> P
         )
     else:
         raise ValueError(f"unknown model family {family!r}; allowed: logreg, hgb")
-    preprocess = ColumnTransformer(
-        [
-            ("numeric", numeric, NUMERIC_FEATURES),
-            (
-                "job_role",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                CATEGORICAL_FEATURES,
-            ),
-        ]
-    )
-    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
+    transformers: list[tuple[str, Any, list[str]]] = []
+    numeric_kept = [column for column in NUMERIC_FEATURES if column in kept]
+    categorical_kept = [column for column in CATEGORICAL_FEATURES if column in kept]
+    if numeric_kept:
+        transformers.append(("numeric", numeric, numeric_kept))
+    if categorical_kept:
+        encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        transformers.append(("job_role", encoder, categorical_kept))
+    if calibration is not None and calibration != IDENTITY:
+        classifier = RecalibratedClassifier(
+            classifier, list(calibration.x), list(calibration.y), calibration.method
+        )
+    return Pipeline([("preprocess", ColumnTransformer(transformers)), ("classifier", classifier)])
 
 
 def choose_threshold(y_true: np.ndarray, scores: np.ndarray, policy: ThresholdPolicy) -> float:
     """The decision threshold (decide ``score >= t``) the declared policy picks.
 
     ``max_precision_at_recall``: the most precise threshold whose recall still meets the target (the
-    deployment plan tracks recall, so it is the constraint); ties go to the higher threshold.
+    deployment plan tracks recall, so it is the constraint); ties go to the higher threshold. "Meets"
+    means recall minus ``recall_margin_se`` binomial standard errors (over the positives these scores
+    rest on) reaches ``min_recall``, so the promise survives the step to new data.
     ``max_f1``: the threshold with the best F1.
     """
     precision, recall, thresholds = precision_recall_curve(y_true, scores)
@@ -99,7 +122,9 @@ def choose_threshold(y_true: np.ndarray, scores: np.ndarray, policy: ThresholdPo
         eligible = np.ones_like(f1, dtype=bool)
     else:
         objective = precision
-        eligible = recall >= policy.min_recall
+        positives = max(int(np.sum(y_true == 1)), 1)
+        standard_error = np.sqrt(recall * (1 - recall) / positives)
+        eligible = recall - policy.recall_margin_se * standard_error >= policy.min_recall
     if not eligible.any():
         return float(thresholds[0])  # lowest threshold: the most recall there is
     best = objective[eligible].max()
@@ -115,6 +140,17 @@ class TrainingResult:
     cv_rows: int
     threshold: float
     cv_threshold_metrics: dict[str, float]
+    columns: list[str]  # the input columns the model uses (column selection's choice)
+    selection: Selection | None  # the elimination rounds, when selection ran
+    calibration: LogOddsMap  # the map after the classifier (IDENTITY when none)
+
+    def method(self) -> dict[str, Any]:
+        """Column selection and calibration as plain data, for the training record and the logs."""
+        return {
+            "columns": self.columns,
+            "selection": None if self.selection is None else self.selection.as_dict(),
+            "calibration": self.calibration.as_dict(),
+        }
 
 
 def _cv_subsample(train: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
@@ -135,19 +171,54 @@ def fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
         return _fit_model(train, params)
 
 
-def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
-    folds = StratifiedKFold(n_splits=params.cv.folds, shuffle=True, random_state=params.cv.seed)
-    searched = _cv_subsample(train, params.cv.max_rows, params.cv.seed)
-    X_cv, y_cv = searched[FEATURES], searched[TARGET].to_numpy()
+def _grid_search(
+    params: TrainParams, columns: list[str], X: pd.DataFrame, y: np.ndarray, folds: StratifiedKFold
+) -> GridSearchCV:
     search = GridSearchCV(
-        build_pipeline(params.model, {}, params.seed),
+        build_pipeline(params.model, {}, params.seed, columns),
         param_grid={f"classifier__{key}": values for key, values in params.grid().items()},
         scoring=CV_SCORING,
         refit=next(iter(CV_SCORING)),
         cv=folds,
-        n_jobs=1,  # deterministic and cheap at these sizes; HGB already uses every core
+        n_jobs=1,  # deterministic and cheap at these sizes
     )
-    search.fit(X_cv, y_cv)
+    return search.fit(X, y)
+
+
+def _best(search: GridSearchCV) -> dict[str, Any]:
+    return {key.removeprefix("classifier__"): value for key, value in search.best_params_.items()}
+
+
+def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
+    """Grid search, column selection, grid search again on the kept columns, recalibrate, threshold.
+
+    Every choice is made on the CV rows only. Selection judges columns with the hyperparameters the
+    first search picked on every column; the second search re-tunes for the kept ones. The map and the
+    threshold are fitted on out-of-fold scores of the final configuration, then the classifier is
+    refitted on the whole training split with the map after it.
+    """
+    folds = StratifiedKFold(n_splits=params.cv.folds, shuffle=True, random_state=params.cv.seed)
+    searched = _cv_subsample(train, params.cv.max_rows, params.cv.seed)
+    X_cv, y_cv = searched[FEATURES], searched[TARGET].to_numpy()
+    columns = list(FEATURES)
+    search = _grid_search(params, columns, X_cv, y_cv, folds)
+    selection: Selection | None = None
+    if params.selection.method == "drop_column":
+        repeated = RepeatedStratifiedKFold(
+            n_splits=params.cv.folds, n_repeats=params.selection.repeats, random_state=params.cv.seed
+        )
+        first_pick = _best(search)
+        selection = select_columns(
+            lambda kept: build_pipeline(params.model, first_pick, params.seed, list(kept)),
+            columns,
+            X_cv,
+            y_cv,
+            list(repeated.split(X_cv, y_cv)),
+            tolerance_se=params.selection.tolerance_se,
+        )
+        if selection.dropped:
+            columns = selection.kept
+            search = _grid_search(params, columns, X_cv, y_cv, folds)
     best = search.best_index_
     cv = {
         name: {
@@ -156,9 +227,11 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
         }
         for name in CV_SCORING
     }
-    hyperparameters = {key.removeprefix("classifier__"): value for key, value in search.best_params_.items()}
-    chosen = build_pipeline(params.model, hyperparameters, params.seed)
-    cv_scores = cross_val_predict(clone(chosen), X_cv, y_cv, cv=folds, method="predict_proba")[:, 1]
+    hyperparameters = _best(search)
+    chosen = build_pipeline(params.model, hyperparameters, params.seed, columns)
+    raw = cross_val_predict(clone(chosen), X_cv, y_cv, cv=folds, method="decision_function")
+    calibration = fit_map(params.calibration.method, raw, y_cv)
+    cv_scores = calibration.probability(raw)
     threshold = choose_threshold(y_cv, cv_scores, params.threshold)
     decided = cv_scores >= threshold
     true_positives = float((decided & (y_cv == 1)).sum())
@@ -166,7 +239,8 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
         "precision": true_positives / max(float(decided.sum()), 1.0),
         "recall": true_positives / max(float((y_cv == 1).sum()), 1.0),
     }
-    model = chosen.fit(train[FEATURES], train[TARGET].to_numpy())
+    final = build_pipeline(params.model, hyperparameters, params.seed, columns, calibration)
+    model = final.fit(train[FEATURES], train[TARGET].to_numpy())
     return TrainingResult(
         model=model,
         hyperparameters=hyperparameters,
@@ -174,6 +248,9 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
         cv_rows=len(searched),
         threshold=threshold,
         cv_threshold_metrics=cv_threshold_metrics,
+        columns=columns,
+        selection=selection,
+        calibration=calibration,
     )
 
 
@@ -237,6 +314,7 @@ def training_record(params: Params, result: TrainingResult, train: pd.DataFrame)
             min_recall=params.train.threshold.min_recall,
             value=result.threshold,
         ),
+        method=result.method(),
         code=code_identity(),
     )
 
@@ -258,8 +336,11 @@ def main(argv: list[str] | None = None) -> int:
         record = training_record(params, result, train)
         atomic_write_bytes(args.model, model_bytes(result.model))
         atomic_write_text(args.record, json_text(record.model_dump(mode="json")))
+        dropped = [] if result.selection is None else result.selection.dropped
         print(
-            f"train: {params.train.model} {result.hyperparameters} "
+            f"train: {params.train.model} {result.hyperparameters} columns {result.columns} "
+            f"(dropped {dropped or 'none'}) calibration {result.calibration.method} "
+            f"({len(result.calibration.x)} knots) "
             f"cv roc_auc {result.cv['roc_auc']['mean']:.4f}±{result.cv['roc_auc']['std']:.4f} "
             f"threshold {result.threshold:.4f} in {wall:.2f}s -> {args.model}"
         )

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.audit.postgres import PostgresServer
+from tests.support.postgres import PostgresServer, temporary_postgres
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """One real PostgreSQL 16 for the session (about 2 s to initialise and start).
-
-    Not under pytest's basetemp: every pytest session on the machine resets that to mode 0700,
-    which locks out the server's own (non-root) user.
-    """
-    directory = Path(tempfile.mkdtemp(prefix="attrition-pg-"))
-    try:
-        server = PostgresServer.create(directory)
-        try:
-            yield server
-        finally:
-            server.stop("immediate")  # the data is thrown away: no shutdown checkpoint needed
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    """One real PostgreSQL 16 for the session (about 2 s to initialise and start)."""
+    with temporary_postgres() as server:
+        yield server
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from tests.audit.builders import (
     prediction,
     python_module,
 )
-from tests.audit.postgres import PostgresServer
+from tests.support.postgres import PostgresServer
 
 HEALTH_WAIT_S = 30.0
 

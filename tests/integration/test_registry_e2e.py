@@ -139,6 +139,8 @@ def test_a_candidate_trained_on_shuffled_labels_fails(world: dict[str, Path]) ->
             *common,
             "--metrics",
             "metrics/metrics.json",
+            "--evalset",
+            str(world["repo"] / "data" / "evalset_v3.csv"),
             "--out",
             "models/attrition-model",
         ],

@@ -1,28 +1,52 @@
-"""Reading the service's audit store (its real schema) and the outcomes file, and joining them."""
+"""Reading the service's audit store (either backend, through attrition.audit.reader) and the outcomes
+file, and joining them."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from attrition.audit.records import PredictionRow
+from attrition.audit.writer import AuditStore
 from attrition.monitor.predictions import InputError, join_outcomes, read_outcomes, read_predictions
-from attrition.service.core.audit import _INSERT, AuditRecord, connect
+from tests.support.postgres import PostgresServer, temporary_postgres
 
 
-def _store(path: Path, records: list[AuditRecord]) -> Path:
-    connection = connect(path)
-    with connection:
-        connection.executemany(_INSERT, [r.row() for r in records])
-    connection.close()
-    return path
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    with temporary_postgres(prefix="attrition-monitor-pg-") as server:
+        yield server
 
 
-def _record(employee_id: str, ts: float, *, opt_out: bool = False, probability: float = 0.4) -> AuditRecord:
-    features = {"age": 40, "job_role": "Sales", "monthly_income": 5000.5, "years_at_company": 3}
-    record = AuditRecord.for_prediction(
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def audit_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store URL on each backend in turn (what ATTRITION_AUDIT_DB holds)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'audit.sqlite'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
+def _store(url: str, rows: list[PredictionRow]) -> str:
+    store = AuditStore(url)
+    store.open()
+    store.record_blocking(rows)
+    store.close()
+    return url
+
+
+def _row(employee_id: str, ts: float, *, opt_out: bool = False, probability: float = 0.4) -> PredictionRow:
+    features: dict[str, object] = {
+        "age": 40,
+        "job_role": "Sales",
+        "monthly_income": 5000.5,
+        "years_at_company": 3,
+    }
+    return PredictionRow.for_prediction(
         caller="t",
         endpoint="/predict",
         model_version="v3-x",
@@ -32,21 +56,35 @@ def _record(employee_id: str, ts: float, *, opt_out: bool = False, probability: 
         inputs=features,
         probability=probability,
         decision=probability >= 0.3,
+        ts=ts,
     )
-    return AuditRecord(**{**record.__dict__, "ts": ts})
 
 
-def test_reads_rows_since_a_time_with_inputs_expanded(tmp_path: Path) -> None:
+def test_reads_rows_since_a_time_with_inputs_expanded(audit_db: str) -> None:
     now = time.time()
-    db = _store(
-        tmp_path / "audit.sqlite",
-        [_record("E1", now - 10 * 86400), _record("E2", now - 60), _record("E3", now - 30, opt_out=True)],
-    )
-    frame = read_predictions(f"sqlite:///{db}", now - 86400)
+    _store(audit_db, [_row("E1", now - 10 * 86400), _row("E2", now - 60), _row("E3", now - 30, opt_out=True)])
+    frame = read_predictions(audit_db, now - 86400)
     assert frame.loc[0, "employee_id"] == "E2" and pd.isna(frame.loc[1, "employee_id"])
     assert frame.loc[0, "monthly_income"] == 5000.5 and frame.loc[0, "job_role"] == "Sales"
     assert pd.isna(frame.loc[1, "age"]) and frame.loc[1, "probability"] == 0.4  # opt-out keeps only its score
     assert frame["decision"].tolist() == [True, True]
+    assert frame["opt_out"].tolist() == [False, True]
+
+
+def test_the_monitor_cannot_write_to_the_store(audit_db: str) -> None:
+    import sqlalchemy as sa
+
+    from attrition.audit.database import parse_audit_db
+    from attrition.monitor.predictions import _read_only_engine
+
+    _store(audit_db, [_row("E1", time.time())])
+    engine = _read_only_engine(parse_audit_db(audit_db))
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match=r"read-only|readonly"), engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM predictions"))
+    finally:
+        engine.dispose()
+    assert len(read_predictions(audit_db, 0)) == 1
 
 
 def test_a_missing_store_is_one_line_and_never_created(tmp_path: Path) -> None:
@@ -55,9 +93,9 @@ def test_a_missing_store_is_one_line_and_never_created(tmp_path: Path) -> None:
     assert not (tmp_path / "absent.sqlite").exists()
 
 
-def test_a_postgres_url_is_refused_until_the_shared_store_lands(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="unsupported URL"):
-        read_predictions("postgresql://localhost/audit", 0)
+def test_a_malformed_url_is_one_line_naming_the_flag() -> None:
+    with pytest.raises(InputError, match=r"^--audit-db: scheme 'mysql' is not supported; allowed"):
+        read_predictions("mysql://localhost/audit", 0)
 
 
 def test_a_file_that_is_not_a_store_is_one_line(tmp_path: Path) -> None:

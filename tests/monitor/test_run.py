@@ -17,8 +17,7 @@ from attrition.dataset import FEATURES
 from attrition.generate import generate_frame
 from attrition.monitor.run import main
 from attrition.monitor.simulate import draw_population, outcomes_csv
-from attrition.service.core.audit import _INSERT, connect
-from tests.support.monitoring import audited_rows, package_with_reference
+from tests.support.monitoring import audited_rows, package_with_reference, write_store
 
 
 @pytest.fixture(scope="module")
@@ -32,19 +31,16 @@ def _traffic(package: Path, tmp: Path, version: int, rows: int, seed: int) -> tu
     frame = draw_population(version, rows, seed)
     probabilities = loaded.model.predict_proba(frame[FEATURES])[:, 1]
     db = tmp / "audit.sqlite"
-    connection = connect(db)
-    with connection:
-        connection.executemany(
-            _INSERT,
-            audited_rows(
-                frame,
-                probabilities,
-                model_version=loaded.model_version,
-                threshold=loaded.decision_threshold,
-                ts=time.time() - 60,
-            ),
-        )
-    connection.close()
+    write_store(
+        str(db),
+        audited_rows(
+            frame,
+            probabilities,
+            model_version=loaded.model_version,
+            threshold=loaded.decision_threshold,
+            ts=time.time() - 60,
+        ),
+    )
     outcomes = tmp / "outcomes.csv"
     outcomes.write_text(outcomes_csv(frame, datetime.now(UTC)))
     return db, outcomes

@@ -96,11 +96,6 @@ def test_bad_arguments_are_one_line_exit_2(
     assert code == 2 and message in err and err.count("\n") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parity (issue 10 item 1) is a service change requested from engineer S: accept tenure > age - 16 "
-    "with a warning; when it lands this XPASSes and the marker must go",
-)
 @pytest.mark.parametrize("version", range(1, 11))
 def test_the_service_schema_accepts_every_row_the_generator_draws(version: int) -> None:
     frame = generate_frame(version, 2000, seed=900 + version)

@@ -1,4 +1,5 @@
-"""Service fixtures (one of each): batch scores, a shared live server, the two kinds of token.
+"""Service fixtures (one of each): batch scores, a shared live server, the kinds of token, and a real
+PostgreSQL for the audit store (started only by the tests that ask for it).
 
 `model_package`, `dataset_csv` and `package_copy` come from tests/conftest.py; the builders these
 fixtures use live in tests/support/service.py.
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from attrition.score import main as score_main
+from tests.support.postgres import PostgresServer, temporary_postgres
 from tests.support.service import Server, make_token, serve_in_thread, settings_for
 
 
@@ -41,3 +43,25 @@ def predict_token() -> str:
 def admin_token() -> str:
     """A valid token with the attrition:admin scope, subject 'operator'."""
     return make_token("attrition:admin", sub="operator")
+
+
+@pytest.fixture
+def decide_token() -> str:
+    """A valid token with the attrition:decide scope, subject 'manager-1'."""
+    return make_token("attrition:decide", sub="manager-1")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL 16 (pgserver's binaries) for the session, on a Unix socket only."""
+    with temporary_postgres(prefix="attrition-service-pg-") as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def audit_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty audit store on each backend in turn (an ATTRITION_AUDIT_DB value)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "audit" / "audit.sqlite")
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()

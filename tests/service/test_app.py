@@ -5,17 +5,18 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 
-from attrition.service.core.audit import connect
+from attrition.audit.records import PredictionRow
+from attrition.audit.writer import AuditStore
 from tests.support.service import (
     SAMPLE_EMPLOYEE,
     bearer,
     make_token,
     serve_in_thread,
     settings_for,
+    stored_rows,
     tamper,
 )
 
@@ -101,35 +102,52 @@ def test_service_audits_predictions_and_purges_on_schedule(
     model_package: Path, scores_csv: Path, tmp_path: Path
 ) -> None:
     settings = settings_for(tmp_path, model_package, scores_csv, audit_purge_interval_s=0.2)
-    old = connect(settings.audit_db)
-    with old:
-        old.execute(
-            "INSERT INTO predictions (ts, created_at, caller, endpoint, source, opt_out) "
-            "VALUES (0, '1970-01-01', 'old', '/predict', 'model', 0)"
-        )
+    old = AuditStore(settings.audit_db)
+    old.open()
+    old.record_blocking(
+        [
+            PredictionRow.for_prediction(
+                caller="old",
+                endpoint="/predict",
+                model_version=None,
+                source="model",
+                opt_out=False,
+                employee_id="E0",
+                inputs=None,
+                probability=None,
+                decision=None,
+                ts=0.0,
+            )
+        ]
+    )
     old.close()
     token = bearer(make_token(sub="carol"))
+    answered: list[str] = []
     with serve_in_thread(settings) as server, server.client(headers=token) as client:
-        assert client.post("/predict", json={**SAMPLE_EMPLOYEE, "employee_id": "E00001"}).status_code == 200
-        assert (
-            client.post(
-                "/predict", json={**SAMPLE_EMPLOYEE, "employee_id": "E00002", "opt_out": True}
-            ).status_code
-            == 200
-        )
-        assert (
-            client.post("/predict/batch", json={"employees": [SAMPLE_EMPLOYEE, SAMPLE_EMPLOYEE]}).status_code
-            == 200
-        )
-        assert client.get("/scores/E00003").status_code == 200
+        for reply in (
+            client.post("/predict", json={**SAMPLE_EMPLOYEE, "employee_id": "E00001"}),
+            client.post("/predict", json={**SAMPLE_EMPLOYEE, "employee_id": "E00002", "opt_out": True}),
+        ):
+            assert reply.status_code == 200
+            answered.append(reply.json()["prediction_id"])
+        batch = client.post("/predict/batch", json={"employees": [SAMPLE_EMPLOYEE, SAMPLE_EMPLOYEE]})
+        assert batch.status_code == 200
+        answered += [p["prediction_id"] for p in batch.json()["predictions"]]
+        score = client.get("/scores/E00003")
+        assert score.status_code == 200
+        answered.append(score.json()["prediction_id"])
         assert client.post("/predict", json={**SAMPLE_EMPLOYEE, "age": 3}).status_code == 422
+        # Committed before answered: the rows are there now, while the server still runs.
+        stored = stored_rows(settings.audit_db, "SELECT prediction_id FROM predictions")
+        assert set(answered) <= {r["prediction_id"] for r in stored}
         deadline = time.monotonic() + 10
         while "attrition_audit_records_purged_total 1.0" not in client.get("/metrics").text:
             assert time.monotonic() < deadline
             time.sleep(0.1)
-    with sqlite3.connect(settings.audit_db) as db:
-        db.row_factory = sqlite3.Row
-        rows = [dict(r) for r in db.execute("SELECT * FROM predictions ORDER BY id")]
+        metrics = client.get("/metrics").text
+        assert "attrition_audit_records_written_total 5.0" in metrics
+    rows = stored_rows(settings.audit_db, "SELECT * FROM predictions ORDER BY id")
+    assert [r["prediction_id"] for r in rows] == answered
     assert [r["caller"] for r in rows] == ["carol"] * 5  # the 1970 record was purged
     assert [r["endpoint"] for r in rows] == [
         "/predict",

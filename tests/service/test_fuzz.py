@@ -44,7 +44,7 @@ def operations(live: Server) -> dict[str, Any]:
     return found
 
 
-WITH_INPUT = ["POST /predict", "POST /predict/batch", "GET /scores/{employee_id}"]
+WITH_INPUT = ["POST /predict", "POST /predict/batch", "GET /scores/{employee_id}", "POST /decisions"]
 OPERATIONS = [*WITH_INPUT, "GET /healthz", "GET /readyz", "GET /metrics"]
 CASES = [(name, GenerationMode.POSITIVE) for name in OPERATIONS] + [
     (name, GenerationMode.NEGATIVE)
@@ -60,7 +60,7 @@ def test_schema_lists_every_operation(operations: dict[str, Any]) -> None:
 def test_no_input_breaks_the_api(
     live: Server, operations: dict[str, Any], name: str, mode: GenerationMode
 ) -> None:
-    token = make_token("attrition:predict attrition:admin", sub="fuzzer", ttl=3600)
+    token = make_token("attrition:predict attrition:decide attrition:admin", sub="fuzzer", ttl=3600)
     seen: list[int] = []
 
     @given(case=operations[name].as_strategy(generation_mode=mode))

@@ -21,7 +21,9 @@ def test_env_vars_configure_the_service(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("ATTRITION_PACKAGE", str(tmp_path / "pkg"))
     monkeypatch.setenv("ATTRITION_MAX_BODY_BYTES", "2048")
     settings = ServiceSettings()
-    assert settings.audit_db == tmp_path / "a.sqlite"
+    assert settings.audit_db == str(tmp_path / "a.sqlite")
+    assert settings.audit_location().sqlite_path == tmp_path / "a.sqlite"
+    assert settings.audit_outage_bound_s == 10
     assert settings.package == tmp_path / "pkg"
     assert settings.max_body_bytes == 2048
     assert settings.signing_secret() == "s" * 40
@@ -73,9 +75,14 @@ def test_secrets_can_come_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyP
     db_file = tmp_path / "db-url"
     for value, path in [("sqlite:///audit/a.sqlite", "audit/a.sqlite"), ("sqlite:////var/a.db", "/var/a.db")]:
         db_file.write_text(value + "\n")
-        assert ServiceSettings(audit_db_file=db_file).audit_location() == Path(path)
+        assert ServiceSettings(audit_db_file=db_file).audit_location().sqlite_path == Path(path)
     db_file.write_text("/data/audit.sqlite")
-    assert ServiceSettings(audit_db_file=db_file).audit_location() == Path("/data/audit.sqlite")
+    assert ServiceSettings(audit_db_file=db_file).audit_location().sqlite_path == Path("/data/audit.sqlite")
+    # The way a PostgreSQL password arrives from Vault: a URL in a mounted file, never echoed back.
+    db_file.write_text("postgresql://audit:s3cret@db.internal:5432/audit\n")
+    database = ServiceSettings(audit_db_file=db_file).audit_location()
+    assert database.backend == "postgresql" and database.url.host == "db.internal"
+    assert "s3cret" not in database.display()
 
 
 @pytest.mark.parametrize(
@@ -105,7 +112,26 @@ def test_a_setting_and_its_file_are_exclusive(tmp_path: Path, monkeypatch: pytes
         ServiceSettings(jwt_secret="s" * 40, jwt_secret_file=tmp_path / "s")
     with pytest.raises(ValidationError, match="not both"):
         ServiceSettings(audit_db=tmp_path / "a.sqlite", audit_db_file=tmp_path / "url")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("mysql://u@h/db", "ATTRITION_AUDIT_DB scheme 'mysql' is not supported"),
+        ("postgresql://u@h", "ATTRITION_AUDIT_DB PostgreSQL URL names no database"),
+        ("sqlite://", "ATTRITION_AUDIT_DB sqlite URL needs a file path"),
+        ("   ", "ATTRITION_AUDIT_DB is empty"),
+    ],
+)
+def test_a_malformed_audit_url_is_refused_naming_the_setting(value: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        ServiceSettings(audit_db=value)
+
+
+def test_a_malformed_url_in_the_audit_file_names_the_file(tmp_path: Path) -> None:
     url_file = tmp_path / "url"
-    url_file.write_text("postgresql://audit@db/audit")
-    with pytest.raises(SettingsError, match="a postgresql:// URL is not supported"):
+    url_file.write_text("mysql://audit:pw@db/audit")
+    with pytest.raises(SettingsError) as error:
         ServiceSettings(audit_db_file=url_file).audit_location()
+    assert str(error.value).startswith(f"ATTRITION_AUDIT_DB_FILE {url_file} scheme 'mysql' is not supported")
+    assert "\n" not in str(error.value) and "pw" not in str(error.value)

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 from attrition.artifact import MANIFEST, load_package, manifest_text
+from attrition.audit.records import PredictionRow
+from attrition.audit.writer import AuditStore
 from attrition.dataset import FEATURES, holdout_split, read_dataset
 from attrition.generate import generate_frame
 from attrition.reference import REFERENCE_FILE, baselines_from_labelled, build_reference
@@ -170,13 +172,10 @@ def scores_for(package: Path, dataset_csv: Path, out: Path) -> Path:
 
 def audited_rows(
     rows: pd.DataFrame, probabilities: np.ndarray, *, model_version: str, threshold: float, ts: float
-) -> list[tuple[object, ...]]:
+) -> list[PredictionRow]:
     """Audit rows as the service writes them, for stores built directly in unit tests."""
-    from attrition.service.core.audit import AuditRecord
-
-    records = []
-    for (_, row), probability in zip(rows.iterrows(), probabilities, strict=True):
-        record = AuditRecord(
+    return [
+        PredictionRow.for_prediction(
             ts=ts,
             caller="tester",
             endpoint="/predict/batch",
@@ -188,5 +187,15 @@ def audited_rows(
             probability=float(probability),
             decision=bool(probability >= threshold),
         )
-        records.append(record.row())
-    return records
+        for (_, row), probability in zip(rows.iterrows(), probabilities, strict=True)
+    ]
+
+
+def write_store(url: str, rows: list[PredictionRow]) -> None:
+    """Commit `rows` to the audit store at `url` (created and migrated if needed)."""
+    store = AuditStore(url)
+    store.open()
+    try:
+        store.record_blocking(rows)
+    finally:
+        store.close()

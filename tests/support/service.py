@@ -243,6 +243,21 @@ def serve_subprocess(
                 proc.wait(10)
 
 
+def stored_rows(audit_db: str, sql: str) -> list[dict[str, Any]]:
+    """Rows of a query on an audit store (either backend) through a fresh engine: what another
+    replica or the monitor would see."""
+    import sqlalchemy as sa
+
+    from attrition.audit.database import create_audit_engine, parse_audit_db
+
+    engine = create_audit_engine(parse_audit_db(audit_db), must_exist=True)
+    try:
+        with engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(sa.text(sql))]
+    finally:
+        engine.dispose()
+
+
 def model_json(package: Path) -> dict[str, Any]:
     """The data-only model the package stage wrote (what the serving image loads)."""
     from attrition.artifact import MODEL_DATA_FILE

@@ -1,19 +1,27 @@
 """Where the monitor's rows come from: the service's audit store and the HR outcomes file.
 
-Reading the store is isolated in `read_predictions` so pointing the monitor at another backend (the
-PostgreSQL audit store of issue 12) changes one function. Today's schema is the SQLite `predictions`
-table written by the service (src/attrition/service/audit.py).
+Reading the store is isolated in `read_predictions`, which goes through attrition.audit.reader, so
+either backend of ATTRITION_AUDIT_DB (a SQLite file or a shared PostgreSQL) gives the same frame.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
+from attrition.audit import reader
+from attrition.audit.database import (
+    SETTING,
+    AuditDatabase,
+    create_audit_engine,
+    one_line,
+    parse_audit_db,
+)
+from attrition.audit.errors import AuditConfigError
 from attrition.dataset import FEATURES
 
 PREDICTION_COLUMNS = [
@@ -33,50 +41,52 @@ class InputError(ValueError):
     """An audit store or outcomes file the monitor cannot use (one-line message)."""
 
 
-def _sqlite_path(url: str) -> Path:
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///"))
-    if "://" in url:
-        raise InputError(f"--audit-db {url}: unsupported URL; use a SQLite path or sqlite:///PATH")
-    return Path(url)
+def _read_only_engine(database: AuditDatabase) -> Engine:
+    """An engine that cannot write: SQLite opened with mode=ro (never created), PostgreSQL sessions
+    in read-only transactions. The monitor only ever reads the service's store."""
+    path = database.sqlite_path
+    if path is None:
+        return create_audit_engine(
+            AuditDatabase(database.url.update_query_dict({"options": "-c default_transaction_read_only=on"}))
+        )
+    if not path.is_file():
+        raise InputError(f"--audit-db {path}: no such audit store; point it at the service's {SETTING}")
+    return sa.create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
 
 
 def read_predictions(url: str, since: float) -> pd.DataFrame:
     """Audited predictions made at or after unix time `since`, one row each, inputs expanded to columns.
 
-    Opened read-only, so the monitor can never write to (or create) the service's store. Opt-out rows
-    keep their score but have no inputs or employee id.
+    `url` is any ATTRITION_AUDIT_DB value (SQLite path, sqlite:///path, postgresql://...). Opt-out
+    rows keep their score but have no inputs or employee id.
     """
-    path = _sqlite_path(url)
-    if not path.is_file():
-        raise InputError(
-            f"--audit-db {path}: no such audit store; point it at the service's ATTRITION_AUDIT_DB"
-        )
     try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            rows = connection.execute(
-                "SELECT ts, model_version, source, opt_out, employee_id, inputs, probability, decision"
-                " FROM predictions WHERE ts >= ? ORDER BY ts",
-                (since,),
-            ).fetchall()
-        finally:
-            connection.close()
-    except sqlite3.Error as error:
-        raise InputError(f"--audit-db {path}: not a readable audit store ({error})") from None
+        database = parse_audit_db(url)
+    except AuditConfigError as error:
+        raise InputError(f"--audit-db: {str(error).removeprefix(SETTING).lstrip(': ')}") from None
+    engine = _read_only_engine(database)
+    try:
+        rows = reader.read_predictions(engine, since=since)
+    except sa.exc.DBAPIError as error:
+        raise InputError(
+            f"--audit-db {database.display()}: not a readable audit store "
+            f"({one_line(error.orig or error)}); is it at the current schema (`attrition audit migrate`)?"
+        ) from None
+    finally:
+        engine.dispose()
     records: list[dict[str, Any]] = []
-    for ts, version, source, opt_out, employee_id, inputs, probability, decision in rows:
-        features = json.loads(inputs) if inputs else {}
+    for row in rows:
+        features = row["inputs"] or {}
         records.append(
             {
-                "ts": ts,
-                "model_version": version,
-                "source": source,
-                "opt_out": bool(opt_out),
-                "employee_id": employee_id,
+                "ts": row["ts"],
+                "model_version": row["model_version"],
+                "source": row["source"],
+                "opt_out": row["opt_out"],
+                "employee_id": row["employee_id"],
                 **{name: features.get(name) for name in FEATURES},
-                "probability": probability,
-                "decision": None if decision is None else bool(decision),
+                "probability": row["probability"],
+                "decision": row["decision"],
             }
         )
     frame = pd.DataFrame.from_records(records, columns=PREDICTION_COLUMNS)

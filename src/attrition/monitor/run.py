@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         "--package", type=Path, required=True, help="the serving model package (with reference.json)"
     )
     parser.add_argument(
-        "--audit-db", required=True, help="the service's ATTRITION_AUDIT_DB (path or sqlite:///PATH)"
+        "--audit-db",
+        required=True,
+        help="the service's ATTRITION_AUDIT_DB: a path, sqlite:///PATH or postgresql://...",
     )
     parser.add_argument("--outcomes", type=Path, required=True, help="CSV employee_id,attrition,observed_at")
     parser.add_argument("--out", type=Path, required=True, help="monitoring.json to write")

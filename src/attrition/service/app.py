@@ -16,19 +16,23 @@ from attrition import __version__
 from attrition.service.api.errors import install_error_handlers
 from attrition.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from attrition.service.api.openapi import openapi_with_roles
-from attrition.service.api.routers import admin, health, predict, scores
+from attrition.service.api.routers import admin, decisions, health, predict, scores
 from attrition.service.core.runtime import ServiceRuntime, build_runtime
 from attrition.service.settings import ServiceSettings
 
-ROUTERS = (predict.router, scores.router, health.router, admin.router)
+ROUTERS = (predict.router, scores.router, decisions.router, health.router, admin.router)
 
 _DESCRIPTION = """Real-time employee-attrition scores from a verified model package.
 
 * Prediction and score endpoints need an OAuth2 bearer JWT whose `scope` claim contains
-  `attrition:predict`; `/admin/*` needs `attrition:admin`. Health, readiness and metrics are open.
+  `attrition:predict`; `POST /decisions` needs `attrition:decide`; `/admin/*` needs
+  `attrition:admin`. Health, readiness and metrics are open.
 * If no verified model could be loaded, `/readyz` answers 503 and `/predict` answers from the
   nightly batch scores (`source: "batch"`) for a known `employee_id`, else 503.
-* Inputs are audited (caller, time, inputs, output, model version) unless `opt_out` is true.
+* Every answer is audited (caller, time, inputs, output, model version; no inputs or id when
+  `opt_out` is true) and leaves only once its audit row is committed; it carries that row's
+  `prediction_id`, which a manager cites in `POST /decisions`. If the audit store fails for longer
+  than its bound, predictions answer 503 and `/readyz` fails (fail closed).
 """
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
-MIN_AGE = 16  # minimum working age: tenure can never exceed age - MIN_AGE
+from attrition.audit.decisions import ACTIONS, MAX_REASON_CHARS
+from attrition.audit.schema import ID_LENGTH
+
+MIN_AGE = 16  # minimum working age: tenure beyond age - MIN_AGE is implausible (a warning, not a 422)
 MAX_AGE = 80
 MAX_MONTHLY_INCOME = 1_000_000.0
 MAX_BATCH = 100
@@ -46,7 +48,14 @@ class EmployeeFeatures(BaseModel):
     monthly_income: float = Field(
         gt=0, le=MAX_MONTHLY_INCOME, description="Gross monthly income", examples=[5200.0]
     )
-    years_at_company: int = Field(ge=0, le=MAX_AGE - MIN_AGE, description=f"Tenure; at most age - {MIN_AGE}")
+    years_at_company: int = Field(
+        ge=0,
+        le=MAX_AGE - MIN_AGE,
+        description=(
+            f"Tenure in whole years. More than age - {MIN_AGE} is implausible but scored (the training "
+            "data draws tenure independently of age), with a warning in the answer"
+        ),
+    )
     employee_id: EmployeeId | None = Field(
         default=None,
         description=(
@@ -59,18 +68,17 @@ class EmployeeFeatures(BaseModel):
         default=False, description="Scored, but the inputs and id are never written to the audit store"
     )
 
-    @field_validator("years_at_company")
-    @classmethod
-    def _tenure_within_working_years(cls, value: int, info: ValidationInfo) -> int:
-        """Tenure longer than the years since the minimum working age is a data-entry error."""
-        age = info.data.get("age")
-        if isinstance(age, int) and value > age - MIN_AGE:
-            raise PydanticCustomError(
-                "tenure_exceeds_working_years",
-                "years_at_company ({value}) cannot exceed age - {min_age} ({limit})",
-                {"value": value, "min_age": MIN_AGE, "limit": age - MIN_AGE},
-            )
-        return value
+    def warnings(self) -> list[str]:
+        """Implausible but accepted combinations: the service scores what the generator can draw.
+
+        Refusing tenure > age - 16 turned away 12% of the roster the model was trained on (issue 10)
+        and made the accepted traffic look like age drift; a warning keeps training and serving on the
+        same population while still telling the caller the row looks like a data-entry error.
+        """
+        limit = self.age - MIN_AGE
+        if self.years_at_company > limit:
+            return [f"years_at_company ({self.years_at_company}) exceeds age - {MIN_AGE} ({limit})"]
+        return []
 
     def features(self) -> dict[str, object]:
         """The model's input columns only."""
@@ -109,6 +117,13 @@ class Prediction(BaseModel):
             "comes from the inputs sent, even for an id no roster knows"
         ),
     )
+    prediction_id: str = Field(
+        description="Id of the audit row committed before this answer left; cite it in POST /decisions"
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Implausible inputs that were scored anyway, e.g. tenure beyond age - 16",
+    )
 
 
 class BatchPrediction(BaseModel):
@@ -125,6 +140,7 @@ class BatchScore(BaseModel):
     decision: bool
     model_version: str
     source: Literal["batch"] = "batch"
+    prediction_id: str = Field(description="Id of the audit row committed before this answer left")
 
 
 class FieldError(BaseModel):
@@ -148,14 +164,52 @@ class Health(BaseModel):
     status: Literal["alive"] = "alive"
 
 
+class AuditReadiness(BaseModel):
+    """The audit store as readiness sees it: failing past its bound means not ready (fail closed)."""
+
+    ok: bool
+    backend: str = Field(description="'sqlite' or 'postgresql'")
+    pending_rows: int = Field(description="Rows waiting for their commit")
+    reason: str | None = None
+
+
 class Readiness(BaseModel):
-    """Readiness: a verified model is loaded (or why not)."""
+    """Readiness: a verified model is loaded and the audit store commits (or why not)."""
 
     status: Literal["ready", "not ready"]
     model_version: str | None = None
     scorer: str | None = Field(default=None, description="'compiled' or why the pipeline is used")
     reason: str | None = None
     batch_scores: int = Field(default=0, description="Employees with a nightly batch score")
+    audit: AuditReadiness | None = None
+
+
+class DecisionRequest(BaseModel):
+    """A manager's action on one prediction; the reason is required (the plan's human in the loop)."""
+
+    model_config = _STRICT
+
+    prediction_id: str = Field(
+        min_length=1, max_length=ID_LENGTH, description="The prediction_id a prediction answer carried"
+    )
+    action: str = Field(description="One of the declared actions", json_schema_extra={"enum": list(ACTIONS)})
+    reason: str = Field(
+        min_length=1,
+        max_length=MAX_REASON_CHARS,
+        pattern=r"\S",
+        description=f"Why: required, not blank, at most {MAX_REASON_CHARS} characters",
+    )
+
+
+class DecisionRecord(BaseModel):
+    """A decision as stored, with who made it (the token subject)."""
+
+    decision_id: str
+    prediction_id: str
+    action: str
+    reason: str
+    decided_by: str
+    created_at: str = Field(description="ISO 8601 UTC")
 
 
 class ReloadResult(BaseModel):

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from attrition.audit.database import DEFAULT_AUDIT_DB, SETTING, AuditDatabase, parse_audit_db
+from attrition.audit.errors import AuditConfigError
 
 MIN_SECRET_BYTES = 32
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA")
@@ -29,8 +32,19 @@ class ServiceSettings(BaseSettings):
 
     package: Path = Field(Path("models/attrition-model"), description="Verified model package dir")
     scores: Path = Field(Path("data/batch_scores.csv"), description="Nightly batch scores CSV")
-    audit_db: Path = Field(Path("audit/audit.sqlite"), description="SQLite audit store")
-    audit_db_file: Path | None = Field(None, description="File holding the audit database path or URL")
+    audit_db: str = Field(
+        DEFAULT_AUDIT_DB,
+        description="Audit store: a SQLite path, sqlite:///path or postgresql://user@host:port/db",
+    )
+    audit_db_file: Path | None = Field(
+        None, description="File holding the audit database path or URL (a postgresql:// URL with password)"
+    )
+    audit_outage_bound_s: float = Field(
+        10.0,  # attrition.audit.writer's default; not imported so settings stay light (no Alembic)
+        gt=0,
+        le=3600,
+        description="Seconds the audit store may fail before /readyz and new predictions answer 503",
+    )
     audit_retention_days: float = Field(180, gt=0, description="Scheduled purge horizon")
     audit_purge_interval_s: float = Field(3600, gt=0, description="Seconds between purges")
     jwt_secret: SecretStr | None = Field(None, description="HS256 signing secret (env only)")
@@ -43,6 +57,16 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str | None = None
     token_cache_size: int = Field(1024, ge=0, le=1_000_000)
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+    @field_validator("audit_db", mode="before")
+    @classmethod
+    def _audit_db_is_a_store_url(cls, value: object) -> object:
+        """Malformed URLs fail here, at start-up, in one line naming ATTRITION_AUDIT_DB."""
+        if isinstance(value, Path):
+            value = str(value)
+        if isinstance(value, str):
+            parse_audit_db(value)  # AuditConfigError is a ValueError: pydantic reports it
+        return value
 
     @model_validator(mode="after")
     def _key_matches_algorithm(self) -> ServiceSettings:
@@ -102,20 +126,20 @@ class ServiceSettings(BaseSettings):
             raise SettingsError(f"{source} is {size} bytes; HS256 needs at least {MIN_SECRET_BYTES}")
         return secret
 
-    def audit_location(self) -> Path:
-        """The SQLite audit store: ATTRITION_AUDIT_DB, or the path/URL in ATTRITION_AUDIT_DB_FILE."""
+    def audit_location(self) -> AuditDatabase:
+        """The audit store: ATTRITION_AUDIT_DB, or the path/URL in ATTRITION_AUDIT_DB_FILE.
+
+        The file form is how a PostgreSQL password arrives from Vault or a Kubernetes secret; it is
+        read on every call. Raises SettingsError (one line naming the setting) for a bad value.
+        """
         if self.audit_db_file is None:
-            return self.audit_db
+            return parse_audit_db(self.audit_db)
         value = _read_secret_file(self.audit_db_file, "ATTRITION_AUDIT_DB_FILE")
-        scheme, sep, rest = value.partition("://")
-        if not sep:
-            return Path(value)
-        if scheme == "sqlite" and rest.startswith("/"):
-            return Path(rest[1:])  # sqlite:///relative/path, sqlite:////absolute/path
-        raise SettingsError(
-            f"ATTRITION_AUDIT_DB_FILE {self.audit_db_file}: a {scheme}:// URL is not supported by "
-            "this store; use a SQLite path or sqlite:///path"
-        )
+        try:
+            return parse_audit_db(value)
+        except AuditConfigError as error:
+            message = str(error).replace(SETTING, f"ATTRITION_AUDIT_DB_FILE {self.audit_db_file}", 1)
+            raise SettingsError(message) from None
 
 
 def _read_secret_file(path: Path, setting: str) -> str:

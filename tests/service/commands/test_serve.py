@@ -68,6 +68,44 @@ def test_sighup_reloads_and_sigterm_drains_the_audit_queue(
     assert rows == (200, "v-hup", "sig")
 
 
+def _future_schema_store(path: Path) -> str:
+    """A SQLite audit store stamped with a schema revision this code does not know."""
+    import sqlalchemy as sa
+
+    from attrition.audit.writer import AuditStore
+
+    store = AuditStore(str(path))
+    store.open()
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    store.close()
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("audit_db", "message"),
+    [
+        ("mysql://audit@db/audit", "error: ATTRITION_AUDIT_DB scheme 'mysql' is not supported; allowed:"),
+        ("postgresql://audit:pw@127.0.0.1:1/audit", "error: ATTRITION_AUDIT_DB: cannot connect to"),
+        ("FUTURE", "error: ATTRITION_AUDIT_DB: the audit schema is at revision '9999_from_the_future'"),
+    ],
+    ids=["malformed", "unreachable", "newer-schema"],
+)
+def test_a_bad_audit_store_stops_start_up_in_one_line(
+    tmp_path: Path, model_package: Path, audit_db: str, message: str
+) -> None:
+    if audit_db == "FUTURE":
+        audit_db = _future_schema_store(tmp_path / "future.sqlite")
+    before = Path(audit_db).read_bytes() if Path(audit_db).is_file() else None
+    done = run_cli("serve", "--package", str(model_package), "--audit-db", audit_db, "--port", "9")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(message), done.stderr
+    assert "pw@" not in done.stderr  # a password in the URL is never echoed
+    if before is not None:
+        assert Path(audit_db).read_bytes() == before  # nothing touched
+    assert not (tmp_path / "audit").exists()
+
+
 def test_help_shows_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         serve.main(["--help"])

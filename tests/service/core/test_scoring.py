@@ -1,4 +1,5 @@
-"""The scoring-or-fallback decision on in-memory collaborators: live, batch, or NoAnswerError."""
+"""The scoring-or-fallback decision on in-memory collaborators: live, batch, or NoAnswerError; the
+audit rows are committed (awaited) before the predictions are returned, and a refusal returns none."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import asyncio
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from attrition.audit.errors import AuditUnavailableError
+from attrition.audit.records import PredictionRow
+from attrition.audit.writer import StoreHealth
 from attrition.scorer import Row
-from attrition.service.core.audit import AuditRecord
 from attrition.service.core.batch_scores import BatchScoreRow, BatchScores
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelState
@@ -25,16 +29,22 @@ from tests.support.service import SAMPLE_EMPLOYEE
 
 
 class ListAudit:
-    """An audit sink that keeps records in a list."""
+    """An audit sink that commits rows to a list, or refuses them like a store failing closed."""
 
-    def __init__(self) -> None:
-        self.records: list[AuditRecord] = []
+    def __init__(self, refuse: bool = False) -> None:
+        self.records: list[PredictionRow] = []
+        self.refuse = refuse
 
     def start(self) -> None:
         pass
 
-    def record(self, record: AuditRecord) -> None:
-        self.records.append(record)
+    async def record(self, rows: Sequence[PredictionRow]) -> None:
+        if self.refuse:
+            raise AuditUnavailableError("audit store failing for 11.0 s (bound 10 s): connection refused")
+        self.records.extend(rows)
+
+    def health(self) -> StoreHealth:
+        return StoreHealth(not self.refuse, "down" if self.refuse else None, "memory", 0)
 
     def request_purge(self, older_than_s: float) -> Future[int]:
         done: Future[int] = Future()
@@ -43,6 +53,10 @@ class ListAudit:
 
     def close(self) -> None:
         pass
+
+    @property
+    def engine(self) -> object:
+        raise NotImplementedError
 
 
 class AgeScorer:
@@ -73,16 +87,19 @@ def _employee(**changes: object) -> EmployeeFeatures:
 
 
 SCORES = BatchScores(rows={"E1": BatchScoreRow(0.9, True, "v0")})
+METRICS = ServiceMetrics()
 
 
-async def _score(state: ModelState | None, *employees: EmployeeFeatures) -> tuple[list[object], ListAudit]:
-    audit = ListAudit()
+async def _score(
+    state: ModelState | None, *employees: EmployeeFeatures, audit: ListAudit | None = None
+) -> tuple[list[Any], ListAudit]:
+    audit = audit or ListAudit()
     predictions = await score_employees(
         state=state,
         scores=SCORES,
         load_error=None if state else "package missing",
-        audit=audit,
-        metrics=ServiceMetrics(),
+        audit=audit,  # type: ignore[arg-type]
+        metrics=METRICS,
         caller="alice",
         employees=employees,
         endpoint="/predict",
@@ -90,18 +107,52 @@ async def _score(state: ModelState | None, *employees: EmployeeFeatures) -> tupl
     return list(predictions), audit
 
 
-def test_live_scores_are_audited_with_the_caller() -> None:
+def test_live_scores_are_audited_with_the_caller_and_their_prediction_ids() -> None:
     predictions, audit = asyncio.run(_score(_state(), _employee(age=40), _employee(age=20)))
-    assert [p.attrition_probability for p in predictions] == [0.4, 0.2]  # type: ignore[attr-defined]
-    assert [p.decision for p in predictions] == [True, False]  # type: ignore[attr-defined]
+    assert [p.attrition_probability for p in predictions] == [0.4, 0.2]
+    assert [p.decision for p in predictions] == [True, False]
     assert [r.caller for r in audit.records] == ["alice", "alice"]
+    assert [r.prediction_id for r in audit.records] == [p.prediction_id for p in predictions]
+    assert len({p.prediction_id for p in predictions}) == 2
+    assert [r.probability for r in audit.records] == [0.4, 0.2]
+
+
+def test_opt_out_rows_carry_neither_inputs_nor_employee_id() -> None:
+    _, audit = asyncio.run(_score(_state(), _employee(employee_id="E7", opt_out=True)))
+    (row,) = audit.records
+    assert (row.opt_out, row.inputs, row.employee_id, row.probability) == (True, None, None, 0.34)
+
+
+def _counted(source: str) -> float:
+    value = METRICS.registry.get_sample_value(
+        "attrition_predictions_total", {"model_version": "v1", "source": source}
+    )
+    return value or 0.0
+
+
+def test_a_refused_commit_answers_nothing_and_counts_nothing() -> None:
+    before = _counted("model")
+    with pytest.raises(AuditUnavailableError, match="bound 10 s"):
+        asyncio.run(_score(_state(), _employee(), audit=ListAudit(refuse=True)))
+    assert _counted("model") == before
+    asyncio.run(_score(_state(), _employee()))
+    assert _counted("model") == before + 1
+
+
+def test_implausible_tenure_is_scored_with_a_warning() -> None:
+    predictions, audit = asyncio.run(
+        _score(_state(), _employee(age=20, years_at_company=9), _employee(age=40, years_at_company=24))
+    )
+    assert predictions[0].warnings == ["years_at_company (9) exceeds age - 16 (4)"]
+    assert predictions[1].warnings == []
+    assert len(audit.records) == 2
 
 
 def test_a_failing_scorer_falls_back_to_batch_scores() -> None:
     predictions, _ = asyncio.run(_score(_state(fail=True), _employee(employee_id="E1")))
-    assert predictions[0].source == "batch"  # type: ignore[attr-defined]
+    assert predictions[0].source == "batch"
     # The batch row came from another package, so no threshold is claimed for it.
-    assert predictions[0].decision_threshold is None  # type: ignore[attr-defined]
+    assert predictions[0].decision_threshold is None
 
 
 def test_no_answer_for_one_employee_records_nothing() -> None:
@@ -112,7 +163,7 @@ def test_no_answer_for_one_employee_records_nothing() -> None:
                 state=None,
                 scores=SCORES,
                 load_error="package missing",
-                audit=audit,
+                audit=audit,  # type: ignore[arg-type]
                 metrics=ServiceMetrics(),
                 caller="alice",
                 employees=[_employee(employee_id="E1"), _employee(employee_id="E2")],

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from attrition.service.core.runtime import ServiceRuntime
-from attrition.service.core.tokens import SCOPE_ADMIN, SCOPE_PREDICT, Caller, authorize
+from attrition.service.core.tokens import SCOPE_ADMIN, SCOPE_DECIDE, SCOPE_PREDICT, Caller, authorize
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,14 @@ async def admin_access(request: Request) -> Authorized:
     return Authorized(caller, runtime)
 
 
+async def decide_access(request: Request) -> Authorized:
+    """Bearer token with attrition:decide (AuthError -> 401 / 403 otherwise)."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    caller = authorize(runtime.verifier, request.headers.get("authorization"), (SCOPE_DECIDE,))
+    return Authorized(caller, runtime)
+
+
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 PredictAccess = Annotated[Authorized, Depends(predict_access)]
 AdminAccess = Annotated[Authorized, Depends(admin_access)]
+DecideAccess = Annotated[Authorized, Depends(decide_access)]

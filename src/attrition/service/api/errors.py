@@ -1,7 +1,8 @@
 """Error handlers: every error body is ErrorResponse, a one-line `detail` that names the field.
 
 Core exceptions become HTTP answers here: AuthError -> 401/403 with WWW-Authenticate,
-UnknownRoleError -> 422 like any validation error, NoAnswerError -> 503 with Retry-After.
+UnknownRoleError and AuditInputError -> 422 like any validation error, PredictionNotFoundError ->
+404, NoAnswerError and AuditUnavailableError -> 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from attrition.audit.errors import AuditInputError, AuditUnavailableError, PredictionNotFoundError
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.scoring import NoAnswerError, UnknownRoleError
 from attrition.service.core.tokens import AuthError
 
 MAX_REPORTED_ERRORS = 20  # a 100-employee batch can fail 500 ways; the first 20 say enough
 RETRY_AFTER_S = "30"
+AUDIT_RETRY_AFTER_S = "5"  # the writer probes the database at least every second while it is down
 
 
 def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -112,3 +115,23 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
     @app.exception_handler(NoAnswerError)
     async def no_answer(request: Request, exc: NoAnswerError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+
+    @app.exception_handler(AuditUnavailableError)
+    async def audit_unavailable(request: Request, exc: AuditUnavailableError) -> JSONResponse:
+        metrics.audit_refusals.labels(_endpoint(request)).inc()
+        return JSONResponse(
+            {"detail": f"not answered: the audit store cannot commit ({exc}); retry later"},
+            status_code=503,
+            headers={"Retry-After": AUDIT_RETRY_AFTER_S},
+        )
+
+    @app.exception_handler(AuditInputError)
+    async def audit_input(request: Request, exc: AuditInputError) -> JSONResponse:
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        error = {"type": "value_error", "loc": ("body", exc.field), "msg": message}
+        return await validation_error(request, RequestValidationError([error]))
+
+    @app.exception_handler(PredictionNotFoundError)
+    async def prediction_not_found(request: Request, exc: PredictionNotFoundError) -> JSONResponse:
+        detail = f"prediction_id: no prediction {exc} in the audit store (never made, purged or erased)"
+        return JSONResponse({"detail": detail}, status_code=404)

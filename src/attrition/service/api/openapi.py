@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from attrition.service.core.runtime import ServiceRuntime
-from attrition.service.core.tokens import SCOPE_ADMIN, SCOPE_PREDICT
+from attrition.service.core.tokens import SCOPE_ADMIN, SCOPE_DECIDE, SCOPE_PREDICT
 from attrition.service.schemas import ErrorResponse
 
 SECURITY_SCHEME = "OAuth2BearerJWT"
@@ -19,7 +19,8 @@ SECURITY_SCHEME_SPEC: dict[str, str] = {
     "bearerFormat": "JWT",
     "description": (
         "OAuth2 bearer JWT. The space-separated `scope` claim must contain "
-        f"`{SCOPE_PREDICT}` (prediction and score endpoints) or `{SCOPE_ADMIN}` (admin). "
+        f"`{SCOPE_PREDICT}` (prediction and score endpoints), `{SCOPE_DECIDE}` (decisions) or "
+        f"`{SCOPE_ADMIN}` (admin). "
         "Local development: `attrition token --sub alice --scope attrition:predict --ttl 3600`."
     ),
 }

@@ -12,8 +12,12 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attrition.service.commands.shell import OneLineParser, fail, load_settings
+
+if TYPE_CHECKING:
+    from attrition.service.settings import ServiceSettings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -35,9 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--audit-db",
-        type=Path,
         default=unset,
-        help="SQLite audit store (default: env ATTRITION_AUDIT_DB or audit/audit.sqlite)",
+        help="audit store: SQLite path, sqlite:///path or postgresql://user@host:port/db "
+        "(default: env ATTRITION_AUDIT_DB, the URL in ATTRITION_AUDIT_DB_FILE, or audit/audit.sqlite)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind")
     parser.add_argument("--port", type=int, default=8000, help="TCP port to bind")
@@ -73,12 +77,24 @@ def check_tls(certfile: Path | None, keyfile: Path | None) -> str | None:
     return None
 
 
+def check_audit_store(settings: ServiceSettings) -> None:
+    """Open and close the audit store before uvicorn starts, so a malformed URL, an unreachable
+    database or a schema newer than this code is one line and a non-zero exit (AuditConfigError),
+    not a traceback inside the lifespan. Opening creates or upgrades the schema; a refusal touches
+    nothing."""
+    from attrition.audit.writer import AuditStore
+
+    store = AuditStore(settings.audit_location(), outage_bound_s=settings.audit_outage_bound_s)
+    store.open()
+    store.close()
+
+
 def run(args: argparse.Namespace) -> int:
     """Check every setting in one line each, then hand the app to uvicorn."""
     import uvicorn
 
+    from attrition.audit.errors import AuditConfigError
     from attrition.service.app import create_app
-    from attrition.service.core.audit import AuditError, connect
     from attrition.service.core.dev_secret import ensure_dev_secret
     from attrition.service.settings import HMAC_ALGORITHMS, SettingsError
 
@@ -103,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         app = create_app(settings)
-        connect(settings.audit_location()).close()  # fail now, in one line, not inside the lifespan
-    except (ValueError, SettingsError, AuditError, OSError) as error:
+        check_audit_store(settings)
+    except (ValueError, SettingsError, AuditConfigError, OSError) as error:
         return fail(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(

@@ -37,5 +37,8 @@ def load_settings(**overrides: Any) -> Any:
         return ServiceSettings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as error:
         first = error.errors()[0]
+        cause = (first.get("ctx") or {}).get("error")
+        if isinstance(cause, ValueError) and str(cause).startswith("ATTRITION_"):
+            raise ValueError(str(cause)) from None  # already one line naming the setting
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         raise ValueError(f"{where}: {first['msg']}") from None

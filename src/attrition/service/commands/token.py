@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scope",
         action="append",
         required=True,
-        help="attrition:predict and/or attrition:admin (repeat or space-separate)",
+        help="attrition:predict, attrition:decide and/or attrition:admin (repeat or space-separate)",
     )
     parser.add_argument("--ttl", type=int, default=3600, help="seconds until expiry")
 

@@ -61,7 +61,13 @@ class ServiceMetrics:
             "attrition_model_reloads", "Reload attempts by outcome", ["outcome"], registry=r
         )
         self.audit_written = Counter(
-            "attrition_audit_records_written", "Audit records committed to SQLite", registry=r
+            "attrition_audit_records_written", "Audit rows committed to the audit store", registry=r
+        )
+        self.audit_refusals = Counter(
+            "attrition_audit_refusals",
+            "Requests answered 503 because the audit store could not commit (fail closed), by endpoint",
+            ["endpoint"],
+            registry=r,
         )
         self.audit_purged = Counter(
             "attrition_audit_records_purged", "Audit records deleted by purges", registry=r

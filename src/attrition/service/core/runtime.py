@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from attrition.service.core.audit import AuditSink, AuditStore
+from sqlalchemy.engine import Engine
+
+from attrition.audit.records import PredictionRow
+from attrition.audit.writer import AuditStore, StoreHealth
 from attrition.service.core.batch_scores import BatchScores, load_batch_scores
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelState, load_model_state
@@ -29,6 +34,27 @@ log = logging.getLogger("attrition.service")
 ModelLoader = Callable[[Path], ModelState]
 ScoresLoader = Callable[[Path], BatchScores]
 VerifierFactory = Callable[[], TokenVerifier]
+
+
+class AuditSink(Protocol):
+    """What the runtime needs from the audit store; attrition.audit.writer.AuditStore is the one.
+
+    `record` returns only once the rows are committed (raising AuditUnavailableError when they
+    cannot be), so a handler that awaits it before answering never answers unaudited.
+    """
+
+    def start(self) -> None: ...
+
+    async def record(self, rows: Sequence[PredictionRow]) -> None: ...
+
+    def health(self) -> StoreHealth: ...
+
+    def request_purge(self, older_than_s: float) -> Future[int]: ...
+
+    def close(self) -> None: ...
+
+    @property
+    def engine(self) -> Engine: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +93,10 @@ class ServiceRuntime:
         self._reload_lock = asyncio.Lock()
 
     def start(self) -> None:
-        """Open the audit store and load model + scores; a bad package leaves fallback mode."""
+        """Open the audit store (AuditConfigError stops start-up) and load model + scores.
+
+        A bad package leaves fallback mode; a bad audit store leaves nothing to serve from.
+        """
         self.audit.start()
         self.scores = self._scores_loader(self.settings.scores)
         if self.scores.error:
@@ -80,7 +109,7 @@ class ServiceRuntime:
             log.error("model not loaded, serving batch-score fallback only: %s", self.load_error)
 
     def stop(self) -> None:
-        """Drain the audit queue to disk."""
+        """Commit what is still queued (every waiting request then answers) and close the store."""
         self.audit.close()
 
     def _install(self, state: ModelState) -> None:
@@ -153,12 +182,16 @@ def build_runtime(
     model_loader: ModelLoader = load_model_state,
     scores_loader: ScoresLoader = load_batch_scores,
 ) -> ServiceRuntime:
-    """The production wiring: SQLite audit store, a fresh metrics registry, the settings' key."""
+    """The production wiring: the settings' audit store, a fresh metrics registry, the settings' key."""
     metrics = ServiceMetrics()
     return ServiceRuntime(
         settings,
         metrics=metrics,
-        audit=AuditStore(settings.audit_location(), on_written=metrics.audit_written.inc),
+        audit=AuditStore(
+            settings.audit_location(),
+            outage_bound_s=settings.audit_outage_bound_s,
+            on_committed=metrics.audit_written.inc,
+        ),
         verifier_factory=lambda: token_verifier(settings),
         model_loader=model_loader,
         scores_loader=scores_loader,

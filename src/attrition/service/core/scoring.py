@@ -1,8 +1,10 @@
 """The scoring-or-fallback decision for one request: live model, nightly batch score, or no answer.
 
-Every employee in a request is scored against the one ModelState the request started with. Audit
-records and prediction metrics are written only once every employee has an answer, so a request
-that ends in 503 half-way leaves no trace.
+Every employee in a request is scored against the one ModelState the request started with. The
+audit rows are built only once every employee has an answer (a request that ends in 503 half-way
+leaves no trace), and the answer leaves only after `await audit.record(rows)` has returned, that is
+after the rows are committed: a crash can lose only rows whose answer never left. Prediction metrics
+count committed answers only.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from attrition.service.core.audit import AuditRecord, AuditSink
+from attrition.audit.records import PredictionRow, new_id
 from attrition.service.core.batch_scores import BatchScores
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelState
+from attrition.service.core.runtime import AuditSink
 from attrition.service.schemas import EmployeeFeatures, Prediction
 
 
@@ -67,6 +70,8 @@ def batch_answer(
         model_version=row.model_version,
         source="batch",
         employee_id=employee.employee_id,
+        prediction_id=new_id(),
+        warnings=employee.warnings(),
     )
     return prediction, row.probability
 
@@ -94,9 +99,10 @@ async def score_employees(
     employees: Sequence[EmployeeFeatures],
     endpoint: str,
 ) -> list[Prediction]:
-    """Score every employee against one model state, then queue their audit records.
+    """Score every employee against one model state, commit their audit rows, then return.
 
-    Raises NoAnswerError (nothing recorded) when some employee has neither a live nor a batch score.
+    Raises NoAnswerError (nothing recorded) when some employee has neither a live nor a batch score,
+    and AuditUnavailableError (answer 503) when the rows cannot be committed.
     """
     probabilities = None if state is None else await live_probabilities(state, employees)
     predictions: list[Prediction] = []
@@ -112,6 +118,8 @@ async def score_employees(
                 model_version=state.model_version,
                 source="model",
                 employee_id=employee.employee_id,
+                prediction_id=new_id(),
+                warnings=employee.warnings(),
             )
         else:
             fallback_reason = "model_unavailable" if state is None else "scoring_error"
@@ -120,21 +128,49 @@ async def score_employees(
             )
         predictions.append(prediction)
         scored.append(probability)
-    for employee, prediction, probability in zip(employees, predictions, scored, strict=True):
-        audit.record(
-            AuditRecord.for_prediction(
-                caller=caller,
-                endpoint=endpoint,
-                model_version=prediction.model_version,
-                source=prediction.source,
-                opt_out=employee.opt_out,
-                employee_id=employee.employee_id,
-                inputs=employee.features(),
-                probability=probability,
-                decision=prediction.decision,
-            )
+    rows = [
+        PredictionRow.for_prediction(
+            caller=caller,
+            endpoint=endpoint,
+            model_version=prediction.model_version,
+            source=prediction.source,
+            opt_out=employee.opt_out,
+            employee_id=employee.employee_id,
+            inputs=employee.features(),
+            probability=probability,
+            decision=prediction.decision,
+            prediction_id=prediction.prediction_id,
         )
+        for employee, prediction, probability in zip(employees, predictions, scored, strict=True)
+    ]
+    await audit.record(rows)  # committed before anything is counted or answered
+    for prediction in predictions:
         metrics.count_predictions(prediction.model_version, prediction.source)
     if fallback_reason is not None:
         metrics.fallbacks.labels(fallback_reason).inc(len(predictions))
     return predictions
+
+
+async def record_lookup(
+    audit: AuditSink,
+    *,
+    caller: str,
+    employee_id: str,
+    model_version: str,
+    probability: float,
+    decision: bool,
+) -> str:
+    """Audit a batch-score look-up (who read whose score, no inputs); its committed prediction_id."""
+    row = PredictionRow.for_prediction(
+        caller=caller,
+        endpoint="/scores",
+        model_version=model_version,
+        source="batch",
+        opt_out=False,
+        employee_id=employee_id,
+        inputs=None,
+        probability=probability,
+        decision=decision,
+    )
+    await audit.record([row])
+    return row.prediction_id

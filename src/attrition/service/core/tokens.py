@@ -16,8 +16,10 @@ import jwt
 
 SCOPE_PREDICT = "attrition:predict"
 SCOPE_ADMIN = "attrition:admin"
+SCOPE_DECIDE = "attrition:decide"
 SCOPES: dict[str, str] = {
     SCOPE_PREDICT: "Score employees and read batch scores",
+    SCOPE_DECIDE: "Record a manager's action and reason for a prediction",
     SCOPE_ADMIN: "Reload the model and other operator actions",
 }
 

@@ -31,6 +31,7 @@ def test_health_ready_and_metrics(live: Server, metadata: dict[str, Any]) -> Non
         assert ready.status_code == 200
         assert ready.json()["model_version"] == version
         assert ready.json()["scorer"] == "compiled (model.json)"  # served without unpickling
+        assert ready.json()["audit"] == {"ok": True, "backend": "sqlite", "pending_rows": 0, "reason": None}
         client.post("/predict", json=SAMPLE_EMPLOYEE, headers=bearer(make_token()))
         client.post("/predict", json={**SAMPLE_EMPLOYEE, "age": 3}, headers=bearer(make_token()))
         text = client.get("/metrics").text
@@ -40,6 +41,7 @@ def test_health_ready_and_metrics(live: Server, metadata: dict[str, Any]) -> Non
     assert 'attrition_validation_errors_total{endpoint="/predict"}' in text
     assert "attrition_fallbacks_total" in text
     assert "attrition_model_loaded 1.0" in text
+    assert "attrition_audit_records_written_total" in text
 
 
 def test_missing_package_and_scores_still_start(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ def test_predict_matches_the_pipeline(live: Server, pipeline: Any, metadata: dic
             assert body["decision_threshold"] == metadata["decision_threshold"]
             assert body["model_version"] == metadata["model_version"]
             assert body["source"] == "model"
+            assert len(body["prediction_id"]) == 36 and body["warnings"] == []
 
 
 def test_batch_scores_each_employee_in_order(live: Server, pipeline: Any) -> None:
@@ -103,7 +104,7 @@ BAD_BODIES: list[tuple[Any, str]] = [
     ({**SAMPLE_EMPLOYEE, "monthly_income": 1e7}, "monthly_income"),
     ({**SAMPLE_EMPLOYEE, "monthly_income": "3200"}, "monthly_income"),
     ({**SAMPLE_EMPLOYEE, "years_at_company": -1}, "years_at_company"),
-    ({**SAMPLE_EMPLOYEE, "age": 20, "years_at_company": 5}, "years_at_company"),
+    ({**SAMPLE_EMPLOYEE, "years_at_company": 65}, "years_at_company"),
     ({**SAMPLE_EMPLOYEE, "job_role": "Astronaut"}, "job_role"),
     ({**SAMPLE_EMPLOYEE, "job_role": ""}, "job_role"),
     ({**SAMPLE_EMPLOYEE, "job_role": ["Sales"]}, "job_role"),
@@ -198,3 +199,20 @@ def test_an_unknown_employee_id_is_scored_from_the_inputs_and_echoed(live: Serve
     assert body["employee_id"] == "NOT-ON-ROSTER-1"
     assert body["source"] == "model"
     assert body["attrition_probability"] == round(_expected(pipeline, SAMPLE_EMPLOYEE), 4)
+
+
+def test_implausible_tenure_is_scored_with_a_warning_not_refused(live: Server, pipeline: Any) -> None:
+    """Parity with the generator (issue 10): it draws tenure independently of age."""
+    row = {**SAMPLE_EMPLOYEE, "age": 20, "years_at_company": 15}
+    with live.client(headers=bearer(make_token())) as client:
+        single = client.post("/predict", json=row)
+        batch = client.post("/predict/batch", json={"employees": [SAMPLE_EMPLOYEE, row]})
+    assert single.status_code == 200, single.text
+    assert single.json()["warnings"] == ["years_at_company (15) exceeds age - 16 (4)"]
+    assert single.json()["attrition_probability"] == round(_expected(pipeline, row), 4)
+    assert [p["warnings"] for p in batch.json()["predictions"]] == [
+        [],
+        ["years_at_company (15) exceeds age - 16 (4)"],
+    ]
+    ids = [p["prediction_id"] for p in batch.json()["predictions"]]
+    assert len(set(ids)) == 2 and single.json()["prediction_id"] not in ids

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from attrition.service.api.deps import Runtime
-from attrition.service.schemas import Health, Readiness
+from attrition.service.schemas import AuditReadiness, Health, Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -21,22 +21,39 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "No verified model is loaded"}},
-    summary="Readiness: 200 only when a verified model is loaded",
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "No verified model is loaded, or the audit store has failed past its bound",
+        }
+    },
+    summary="Readiness: 200 only when a verified model is loaded and the audit store commits",
 )
 async def readyz(runtime: Runtime) -> Response:
-    """503 while serving batch-score fallback only, with the one-line reason."""
-    state = runtime.current
-    if state is None:
-        body = Readiness(status="not ready", reason=runtime.load_error, batch_scores=len(runtime.scores.rows))
-        return JSONResponse(body.model_dump(), status_code=503)
-    body = Readiness(
-        status="ready",
-        model_version=state.model_version,
-        scorer=state.scorer.reason,
-        batch_scores=len(runtime.scores.rows),
+    """503 with the one-line reason while serving batch-score fallback only or failing closed.
+
+    Failing closed: past ATTRITION_AUDIT_OUTAGE_BOUND_S of audit failures predictions are refused
+    (503), so the load balancer should stop sending traffic here until the store is back.
+    """
+    health = runtime.audit.health()
+    audit = AuditReadiness(
+        ok=health.ok, backend=health.backend, pending_rows=health.pending_rows, reason=health.reason
     )
-    return JSONResponse(body.model_dump())
+    state = runtime.current
+    reasons = [
+        reason
+        for reason in (None if state else runtime.load_error, None if health.ok else health.reason)
+        if reason
+    ]
+    body = Readiness(
+        status="not ready" if reasons or state is None else "ready",
+        model_version=state.model_version if state else None,
+        scorer=state.scorer.reason if state else None,
+        reason="; ".join(reasons) or None,
+        batch_scores=len(runtime.scores.rows),
+        audit=audit,
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if body.status == "ready" else 503)
 
 
 @router.get(

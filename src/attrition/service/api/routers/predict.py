@@ -26,7 +26,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "Body larger than the configured limit"},
     415: {"model": ErrorResponse, "description": "Body is not application/json"},
     422: {"model": ErrorResponse, "description": "Invalid input; `detail` names the field"},
-    503: {"model": ErrorResponse, "description": "No model loaded and no batch score for the employee_id"},
+    503: {
+        "model": ErrorResponse,
+        "description": "No model loaded and no batch score for the employee_id, or the audit store "
+        "cannot commit the prediction (fail closed: no answer goes out unaudited)",
+    },
 }
 
 

@@ -1,4 +1,5 @@
-"""A real PostgreSQL 16 for the audit tests, from the binaries the `pgserver` wheel bundles.
+"""A real PostgreSQL 16 for the audit and service tests (and the benchmarks), from the binaries the
+`pgserver` wheel bundles.
 
 pgserver (PyPI) ships PostgreSQL 16 built for manylinux, so no system package is needed. Its own
 start-up helper is not used: a test here stops and starts the server to simulate an outage, and
@@ -10,10 +11,14 @@ database.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import os
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,3 +114,21 @@ class PostgresServer:
     def stop(self, mode: str = "fast") -> None:
         """`fast` cuts every client connection, as a crash or a failover does."""
         self._pg_ctl("-m", mode, "stop")
+
+
+@contextlib.contextmanager
+def temporary_postgres(prefix: str = "attrition-pg-") -> Iterator[PostgresServer]:
+    """A server in a fresh temporary directory, stopped and deleted afterwards.
+
+    Not under pytest's basetemp: every pytest session on the machine resets that to mode 0700,
+    which locks out the server's own (non-root) user.
+    """
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        server = PostgresServer.create(directory)
+        try:
+            yield server
+        finally:
+            server.stop("immediate")  # the data is thrown away: no shutdown checkpoint needed
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
