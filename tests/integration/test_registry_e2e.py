@@ -14,7 +14,6 @@ import pickle
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,86 +22,34 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
 
-from tests.conftest import copy_repo, run, stage_env
+from tests.conftest import run, stage_env
+from tests.support.registry_repo import (
+    PY,
+    build_commit_push,
+    lock_md5,
+    registry,
+    registry_repo,
+    set_params,
+    stages,
+)
 
 pytestmark = pytest.mark.integration
 
-PY = [sys.executable, "-m"]
 SECRET = "registry-e2e-secret-0123456789abcdef0123456789"
 PROFILE = {"age": 29, "job_role": "Sales", "monthly_income": 3500, "years_at_company": 1}
 
 
-def set_params(repo: Path, **changes: Any) -> None:
-    """Edit params.yaml keys given as section__key=value."""
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for dotted, value in changes.items():
-        *sections, key = dotted.split("__")
-        target = params
-        for section in sections:
-            target = target[section]
-        target[key] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def build_commit_push(repo: Path, message: str) -> None:
-    """What a person does before proposing: rebuild, commit, push code and outputs."""
-    run(["dvc", "repro", "-q"], repo)
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-qm", message], repo)
-    branch = run(["git", "rev-parse", "--abbrev-ref", "HEAD"], repo).stdout.strip()
-    run(["git", "push", "-q", "-u", "origin", branch], repo)
-    run(["dvc", "push", "-q"], repo)
-
-
-def registry(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run([*PY, "attrition.registry", *args], repo, check=check)
-
-
-def stages(repo: Path) -> dict[str, str | None]:
-    shown = json.loads(run(["gto", "show", "--json"], repo).stdout)
-    return dict(shown["attrition-model"]["stage"])
-
-
-def lock_md5(repo: Path, rev: str, path: str) -> str:
-    lock = yaml.safe_load(run(["git", "show", f"{rev}:dvc.lock"], repo).stdout)
-    return next(
-        out["md5"]
-        for stage in lock["stages"].values()
-        for out in stage.get("outs", [])
-        if out["path"] == path
-    )
-
-
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Repo with origin and remote; the seed's logistic regression on version 3 proposed and promoted."""
-    root = tmp_path_factory.mktemp("registry")
-    repo = copy_repo(root / "repo")
-    run(["git", "init", "-q", "--bare", str(root / "origin.git")], root)
-    for args in (
-        ["git", "config", "user.name", "registry-test"],
-        ["git", "config", "user.email", "registry-test@localhost"],
-        ["git", "remote", "add", "origin", str(root / "origin.git")],
-        # committed, absolute: `dvc artifacts get` clones the repo and must find the same remote
-        ["dvc", "remote", "add", "-d", "-f", "local", str(root / "remote")],
-    ):
-        run(args, repo)
     # the seed's logistic regression; 400 resamples keep the gate quick (the intervals stay honest)
-    set_params(repo, train__model="logreg", gate__bootstrap__n=400)
-    run(["git", "commit", "-qam", "Production starts from the seed's logistic regression"], repo)
-    build_commit_push(repo, "Logistic regression on dataset version 3")
-    proposed = registry(repo, "propose")
-    assert "registered v1.0.0" in proposed.stdout
-    promoted = registry(repo, "promote")
-    assert "first production version without a gate" in promoted.stdout
-    fetched = root / "prod-v1.0.0"
-    run(
-        ["dvc", "artifacts", "get", str(repo), "attrition-model", "--rev", "v1.0.0", "-o", str(fetched)], root
+    return registry_repo(
+        tmp_path_factory.mktemp("registry"),
+        "Logistic regression on dataset version 3",
+        train__model="logreg",
+        gate__bootstrap__n=400,
     )
-    yield {"root": root, "repo": repo, "prod_package": fetched}
 
 
 def test_first_prod_is_registered_with_lineage_and_pushed(world: dict[str, Path]) -> None:
