@@ -39,7 +39,8 @@ def test_metadata_is_a_complete_lineage_record(model_package: Path, dataset_csv:
     assert meta["dataset"]["md5"] == hashlib.md5(data).hexdigest()
     assert meta["dataset"]["rows"] == 800 and 0 < meta["dataset"]["positive_rate"] < 1
     model_sha = hashlib.sha256((model_package / "model.joblib").read_bytes()).hexdigest()
-    assert meta["model_version"] == f"v3-{model_sha[:12]}"
+    decides = f"{model_sha} {meta['decision_threshold']!r}"
+    assert meta["model_version"] == f"v3-{hashlib.sha256(decides.encode()).hexdigest()[:12]}"
     assert meta["model"]["family"] == "hgb" and meta["model"]["hyperparameters"]
     assert meta["split"]["seed"] == 42
     assert 0 < meta["decision_threshold"] < 1
@@ -166,3 +167,11 @@ def test_package_files_are_readable_by_other_users(model_package: Path) -> None:
     """A non-root container serving a read-only mounted package must be able to read every file."""
     for path in [model_package, *model_package.iterdir()]:
         assert path.stat().st_mode & 0o004, f"{path.name} is not world-readable"
+
+
+def test_the_model_version_changes_with_the_decision_threshold() -> None:
+    from attrition.package import model_version
+
+    sha = "ab" * 32
+    assert model_version(3, sha, 0.2) != model_version(3, sha, 0.25)
+    assert model_version(3, sha, 0.2) == model_version(3, sha, 0.2)

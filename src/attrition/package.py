@@ -9,6 +9,7 @@ a staging directory, verified there, and only then swapped in, so a broken packa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import shutil
@@ -137,6 +138,16 @@ def environment() -> Environment:
     )
 
 
+def model_version(dataset_version: int, model_sha256: str, threshold: float) -> str:
+    """The version string every answer carries: the dataset version plus a hash of what decides.
+
+    The decision threshold lives beside the model, not inside model.joblib, so two packages of the
+    same fitted model with different thresholds make different decisions: both go into the hash.
+    """
+    identity = hashlib.sha256(f"{model_sha256} {threshold!r}".encode()).hexdigest()
+    return f"v{dataset_version}-{identity[:12]}"
+
+
 def build_metadata(
     params: Params,
     *,
@@ -149,7 +160,7 @@ def build_metadata(
     model_sha = sha256_file(model_path)
     return PackageMetadata(
         artifact=params.package.name,
-        model_version=f"v{params.version}-{model_sha[:12]}",
+        model_version=model_version(params.version, model_sha, record.threshold.value),
         decision_threshold=record.threshold.value,
         dataset=DatasetInfo(
             version=params.version,
