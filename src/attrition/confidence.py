@@ -35,7 +35,8 @@ class Estimate:
         return {"value": self.value, "ci95": [self.low, self.high], "support": self.support}
 
 
-def _percentiles(samples: np.ndarray, level: float) -> tuple[float | None, float | None]:
+def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> tuple[float | None, float | None]:
+    """Percentile interval over the finite bootstrap draws (None when no draw is defined)."""
     finite = samples[np.isfinite(samples)]
     if finite.size == 0:
         return None, None
@@ -92,7 +93,7 @@ def recall_precision(
         ("precision", _precision_of, int(cells[:, 1].sum())),
     ):
         value = rate(cells)
-        low, high = _percentiles(rate(draws), level)
+        low, high = percentile_interval(rate(draws), level)
         result[name] = Estimate(None if np.isnan(value) else float(value), low, high, support)
     return result
 
@@ -142,7 +143,7 @@ def group_recall(
     observed, resampled = _recall_of(cells), _recall_of(draws)
     by_group: dict[str, Estimate] = {}
     for index, name in enumerate(names):
-        low, high = _percentiles(resampled[:, index], level)
+        low, high = percentile_interval(resampled[:, index], level)
         value = observed[index]
         by_group[name] = Estimate(
             None if np.isnan(value) else float(value), low, high, int(cells[index, 1].sum())
@@ -155,7 +156,7 @@ def group_recall(
     gap_value = float(defined.max() - defined.min()) if defined.size >= 2 else None
     if defined.size < 2:
         gaps = np.full(n, np.nan)
-    low, high = _percentiles(gaps, level)
+    low, high = percentile_interval(gaps, level)
     positives = int(cells[:, 1].sum())
     return GroupRecall(by_group, Estimate(gap_value, low, high, positives), min_positives)
 
@@ -195,7 +196,7 @@ def paired_difference(
     result: dict[str, Estimate] = {}
     for name in ("recall", "precision"):
         value = float(observed[name])
-        low, high = _percentiles(resampled[name], level)
+        low, high = percentile_interval(resampled[name], level)
         support = (
             int(joint[1].sum()) if name == "recall" else int(joint[:, 1, :].sum() + joint[:, :, 1].sum())
         )

@@ -36,7 +36,14 @@ import numpy as np
 
 from attrition.artifact import PackageError, check_predictions, load_package, md5_file
 from attrition.atomic import atomic_write_text
-from attrition.confidence import LEVEL, Estimate, group_recall, paired_difference, recall_precision
+from attrition.confidence import (
+    LEVEL,
+    Estimate,
+    group_recall,
+    paired_difference,
+    percentile_interval,
+    recall_precision,
+)
 from attrition.dataset import FEATURES, TARGET, DatasetError, age_band_labels, read_dataset
 from attrition.params import GateParams, ParamsError, load_params
 
@@ -203,20 +210,10 @@ def paired_curve_differences(
     support = int(rows.y.sum())
     result: dict[str, Estimate] = {}
     for name, values in observed.items():
-        low, high = interval(np.concatenate(collected[name]), level)
+        low, high = percentile_interval(np.concatenate(collected[name]), level)
         value = float(values[0])
         result[name] = Estimate(None if np.isnan(value) else value, low, high, support)
     return result
-
-
-def interval(samples: np.ndarray, level: float = LEVEL) -> tuple[float | None, float | None]:
-    """Percentile interval over the finite draws (None when no draw is defined)."""
-    finite = samples[np.isfinite(samples)]
-    if finite.size == 0:
-        return None, None
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(finite, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 # --- the rules ------------------------------------------------------------------------------------
