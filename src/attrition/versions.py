@@ -52,6 +52,15 @@ def _dvc(args: list[str], cwd: Path) -> str:
     return completed.stdout
 
 
+def _git_head(repo: Path) -> str:
+    completed = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise VersionsError(f"{repo}: not a git repository with a commit (git rev-parse HEAD failed)")
+    return completed.stdout.strip()
+
+
 def queue_versions(versions: list[int], repo: Path) -> None:
     """Queue one experiment per version; a re-run replaces the experiment of the same name."""
     for version in versions:
@@ -166,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the queue")
     parser.add_argument("--repo", type=Path, default=Path(), help="the project's repository")
     parser.add_argument("--table-only", action="store_true", help="print the table of finished experiments")
+    parser.add_argument(
+        "--rev", help="the baseline commit the experiments ran on (default: HEAD when queued)"
+    )
     args = parser.parse_args(argv)
     try:
         versions = [int(value) for value in args.versions]
@@ -178,10 +190,13 @@ def main(argv: list[str] | None = None) -> int:
         print("error: versions must be positive integers and --jobs between 1 and 8", file=sys.stderr)
         return 2
     try:
+        # Experiments hang off the commit they were queued on; read that one, so a commit made
+        # while they ran does not hide them.
+        baseline = args.rev or _git_head(args.repo)
         if not args.table_only:
             queue_versions(versions, args.repo)
             wait_for_queue(args.repo, jobs=args.jobs, timeout_s=args.timeout)
-        shown = json.loads(_dvc(["exp", "show", "--json"], args.repo))
+        shown = json.loads(_dvc(["exp", "show", "--json", "--rev", baseline], args.repo))
         rows = with_model_versions(rows_from_exp_show(shown, versions), args.repo)
     except VersionsError as error:
         print(f"error: {error}", file=sys.stderr)
