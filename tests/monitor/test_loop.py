@@ -133,26 +133,33 @@ def verdict(document: dict[str, Any], check: str, subject: str, window: str) -> 
     )
 
 
+def deployed_prod(root: Path, message: str, **params: Any) -> tuple[Path, Path, Path, Path]:
+    """A registry repo whose v1.0.0 is prod and deployed: repo, serving dir, batch scores, admin token.
+
+    The batch scores are copied out because `make retrain` rebuilds data/batch_scores.csv in the repo.
+    """
+    repo = registry_repo(root, message, **params)["repo"]
+    link_venv(repo)
+    serving = root / "serving"
+    assert "deploy: prod is v1.0.0" in deploy(repo, serving)
+    scores = Path(shutil.copy(repo / "data" / "batch_scores.csv", root / "batch_scores_v3.csv"))
+    admin_token_file = root / "admin-token"
+    admin_token_file.write_text(mint_token(SECRET, "loop-test", [SCOPE_PREDICT, SCOPE_ADMIN], 3600))
+    return repo, serving, scores, admin_token_file
+
+
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
     """Prod v1.0.0 (version 3) deployed and served; version-3 then version-8 traffic; the monitor's runs."""
     root = tmp_path_factory.mktemp("loop")
     # 20,000 fresh evaluation rows (~3,000 positives) and 400 resamples keep the gate and the package's
     # baselines quick while leaving every verdict above the gate's declared minimums
-    world = registry_repo(
+    repo, serving, scores, admin_token_file = deployed_prod(
         root,
         "Version-3 model, the first production version",
         evalset__n_samples=20000,
         gate__bootstrap__n=400,
     )
-    repo = world["repo"]
-    link_venv(repo)
-    serving = root / "serving"
-    assert "deploy: prod is v1.0.0" in deploy(repo, serving)
-    # the fallback scores of prod's build: make retrain rebuilds data/batch_scores.csv in the repo
-    scores = Path(shutil.copy(repo / "data" / "batch_scores.csv", root / "batch_scores_v3.csv"))
-    admin_token_file = root / "admin-token"
-    admin_token_file.write_text(mint_token(SECRET, "loop-test", [SCOPE_PREDICT, SCOPE_ADMIN], 3600))
     with serve(serving / "current", scores, root) as service:
         first_model = served_model(service)
         simulate_traffic(service, 3, 1000, 3001, root / "outcomes_v3.csv")
@@ -231,20 +238,13 @@ def weak_prod_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
     on them. So the pass is forced with a prod that is truly weaker: the same recipe on 200 rows.
     """
     root = tmp_path_factory.mktemp("loop-weak-prod")
-    world = registry_repo(
+    repo, serving, scores, admin_token_file = deployed_prod(
         root,
         "A version-3 model trained on 200 employees, the first production version",
         generate__n_samples=200,
         evalset__n_samples=20000,
         gate__bootstrap__n=400,
     )
-    repo = world["repo"]
-    link_venv(repo)
-    serving = root / "serving"
-    assert "deploy: prod is v1.0.0" in deploy(repo, serving)
-    scores = Path(shutil.copy(repo / "data" / "batch_scores.csv", root / "batch_scores_v3.csv"))
-    admin_token_file = root / "admin-token"
-    admin_token_file.write_text(mint_token(SECRET, "loop-test", [SCOPE_PREDICT, SCOPE_ADMIN], 3600))
     with serve(serving / "current", scores, root) as service:
         first_model = served_model(service)
         simulate_traffic(service, 8, 2000, 8001, root / "outcomes_v8.csv")
