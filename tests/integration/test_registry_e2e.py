@@ -52,6 +52,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
 
 
+def newest_prod_tag_message(repo: Path) -> str:
+    """The message of the newest prod assignment tag: where the registry records the gate result."""
+    ref = "refs/tags/attrition-model#prod#*"
+    return run(
+        ["git", "for-each-ref", "--sort=-creatordate", "--count=1", "--format=%(contents)", ref], repo
+    ).stdout
+
+
 def test_first_prod_is_registered_with_lineage_and_pushed(world: dict[str, Path]) -> None:
     repo = world["repo"]
     assert stages(repo)["prod"] == "v1.0.0"
@@ -279,17 +287,7 @@ def test_gate_promote_deploy_and_rollback_a_live_service(
     passed = registry(repo, "promote", "v1.2.0", check=False)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "verdict: pass" in passed.stdout and stages(repo)["prod"] == "v1.2.0"
-    message = run(
-        [
-            "git",
-            "for-each-ref",
-            "--sort=-creatordate",
-            "--count=1",
-            "--format=%(contents)",
-            "refs/tags/attrition-model#prod#*",
-        ],
-        repo,
-    ).stdout
+    message = newest_prod_tag_message(repo)
     assert json.loads(message)["gate"]["verdict"] == "pass"  # the gate result rides on the assignment
 
     # deploy swaps the live service's package; /predict answers with the new model version
@@ -340,17 +338,7 @@ def test_gate_promote_deploy_and_rollback_a_live_service(
     subset = str(evaluation_subset(world, 5000))
     forced = registry(repo, "promote", "v1.1.0", "--force", "--reason", "e2e override", "--data", subset)
     assert "is now prod" in forced.stdout and stages(repo)["prod"] == "v1.1.0"
-    message = run(
-        [
-            "git",
-            "for-each-ref",
-            "--sort=-creatordate",
-            "--count=1",
-            "--format=%(contents)",
-            "refs/tags/attrition-model#prod#*",
-        ],
-        repo,
-    ).stdout
+    message = newest_prod_tag_message(repo)
     record = json.loads(message)
     assert record["forced"]["reason"] == "e2e override" and record["gate"]["verdict"] in {
         "pass",
