@@ -20,7 +20,6 @@ real line. Two methods fill the knots:
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -60,17 +59,6 @@ class LogOddsMap:
         high_slope = (y[-1] - y[-2]) / (x[-1] - x[-2])
         out = np.where(raw < x[0], y[0] + low_slope * (raw - x[0]), out)
         return np.where(raw > x[-1], y[-1] + high_slope * (raw - x[-1]), out)
-
-    def log_odds_one(self, raw: float) -> float:
-        """The same map for one Python float, without NumPy: what the compiled scorer calls per row."""
-        x, y = self.x, self.y
-        if raw <= x[0]:
-            return y[0] + (y[1] - y[0]) / (x[1] - x[0]) * (raw - x[0])
-        if raw >= x[-1]:
-            return y[-1] + (y[-1] - y[-2]) / (x[-1] - x[-2]) * (raw - x[-1])
-        right = bisect.bisect_right(x, raw)
-        left = right - 1
-        return y[left] + (y[right] - y[left]) / (x[right] - x[left]) * (raw - x[left])
 
     def probability(self, raw: np.ndarray) -> np.ndarray:
         """Calibrated probability for raw log-odds."""

@@ -376,8 +376,8 @@ def _steps_from_data(features: Any) -> tuple[list[FeatureStep], int]:
 def _recalibration_from_data(section: Any) -> Callable[[float], float]:
     """The strictly increasing log-odds map: interpolation between knots, end segments' lines outside.
 
-    The same arithmetic as attrition.calibration.LogOddsMap.log_odds_one, repeated here because the
-    serving image must not import NumPy or SciPy (which calibration needs to fit maps).
+    The per-row, pure-Python twin of attrition.calibration.LogOddsMap.log_odds (NumPy), which the
+    serving image cannot import; tests check the two agree to 1e-9.
     """
     if not isinstance(section, dict):
         raise ModelDataError("recalibration is not an object")
