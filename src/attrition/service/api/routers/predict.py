@@ -34,6 +34,26 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _score(
+    access: PredictAccess, employees: list[EmployeeFeatures], *, endpoint: str, batch: bool
+) -> list[Prediction]:
+    """Roles checked against the model this request started with, then scored and audited."""
+    runtime = access.runtime
+    state = runtime.current  # read once: a reload mid-request does not affect this request
+    if state is not None:
+        check_roles(state, employees, batch=batch)
+    return await score_employees(
+        state=state,
+        scores=runtime.scores,
+        load_error=runtime.load_error,
+        audit=runtime.audit,
+        metrics=runtime.metrics,
+        caller=access.caller.subject,
+        employees=employees,
+        endpoint=endpoint,
+    )
+
+
 @router.post(
     "/predict",
     response_model=Prediction,
@@ -48,20 +68,7 @@ async def predict(employee: EmployeeFeatures, access: PredictAccess) -> Response
     is echoed and audited, never looked up, so an id unknown to the roster still gets a 200 and
     its score; it selects the nightly batch score only while no model is loaded.
     """
-    runtime = access.runtime
-    state = runtime.current  # read once: a reload mid-request does not affect this request
-    if state is not None:
-        check_roles(state, [employee], batch=False)
-    predictions = await score_employees(
-        state=state,
-        scores=runtime.scores,
-        load_error=runtime.load_error,
-        audit=runtime.audit,
-        metrics=runtime.metrics,
-        caller=access.caller.subject,
-        employees=[employee],
-        endpoint="/predict",
-    )
+    predictions = await _score(access, [employee], endpoint="/predict", batch=False)
     # Prediction was validated when it was built; serialising it directly skips FastAPI's second
     # validation pass against response_model (documented in the schema all the same).
     return Response(predictions[0].model_dump_json(), media_type="application/json")
@@ -76,18 +83,5 @@ async def predict(employee: EmployeeFeatures, access: PredictAccess) -> Response
 )
 async def predict_batch(request: BatchRequest, access: PredictAccess) -> BatchPrediction:
     """All-or-nothing: one invalid employee makes the whole request a 422 naming its index."""
-    runtime = access.runtime
-    state = runtime.current
-    if state is not None:
-        check_roles(state, request.employees, batch=True)
-    predictions = await score_employees(
-        state=state,
-        scores=runtime.scores,
-        load_error=runtime.load_error,
-        audit=runtime.audit,
-        metrics=runtime.metrics,
-        caller=access.caller.subject,
-        employees=request.employees,
-        endpoint="/predict/batch",
-    )
+    predictions = await _score(access, request.employees, endpoint="/predict/batch", batch=True)
     return BatchPrediction(predictions=predictions)
