@@ -9,13 +9,14 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import expit, logit
 
 from attrition.calibration import IDENTITY, LogOddsMap, RecalibratedClassifier, model_calibration
 from attrition.dataset import FEATURES, holdout_split
 from attrition.generate import generate_frame
 from attrition.params import ThresholdPolicy, parse_params
 from attrition.selection import model_columns
-from attrition.train import build_pipeline, choose_threshold, fit_model, model_bytes
+from attrition.train import build_pipeline, choose_threshold, fit_model, model_bytes, transfer_threshold
 
 Y = np.array([0, 0, 0, 0, 1, 0, 1, 1, 0, 1])
 S = np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
@@ -46,6 +47,32 @@ def test_ties_go_to_the_higher_threshold() -> None:
     y = np.array([0, 1, 1])
     s = np.array([0.1, 0.5, 0.6])
     assert choose_threshold(y, s, ThresholdPolicy(min_recall=0.5, recall_margin_se=0)) == pytest.approx(0.6)
+
+
+CELLS = np.array([0.9] * 2 + [0.6] * 3 + [0.3] * 5)  # a tree model's scores: whole cells share one
+
+
+def share_flagged(threshold: float, scores: np.ndarray = CELLS) -> float:
+    return float(np.mean(scores >= threshold))
+
+
+def test_transfer_threshold_flags_the_share_between_two_score_levels() -> None:
+    # 40% must be flagged: 0.9 flags 20%, 0.6 flags 50%; the threshold sits midway (log-odds) below 0.6
+    threshold = transfer_threshold(CELLS, 0.4)
+    assert threshold == pytest.approx(expit((logit(0.6) + logit(0.3)) / 2))
+    assert share_flagged(threshold) == 0.5
+    # an exact share is met at its own level, never one level further down
+    assert share_flagged(transfer_threshold(CELLS, 0.2)) == 0.2
+    assert share_flagged(transfer_threshold(CELLS, 0.5)) == 0.5
+    # a share only every row reaches: below the lowest score
+    assert transfer_threshold(CELLS, 0.95) == pytest.approx(0.15)
+
+
+def test_transfer_threshold_survives_scores_that_move_by_a_rounding_error() -> None:
+    """A threshold carried as a bare number can sit on a cell's score; this one never does."""
+    threshold = transfer_threshold(CELLS, 0.5)
+    for nudge in (-1e-9, 0.0, 1e-9):
+        assert share_flagged(threshold, CELLS + nudge) == 0.5
 
 
 @pytest.mark.parametrize("family", ["logreg", "hgb"])
@@ -111,6 +138,10 @@ def test_fit_is_deterministic_byte_for_byte(family: str) -> None:
     assert all(first.hyperparameters[key] in values for key, values in grid.items())
     assert 0.0 < first.threshold < 1.0
     assert first.cv_threshold_metrics["recall"] >= params.threshold.min_recall
+    # the shipped threshold flags at least the share of training rows the policy's pick flagged
+    scores = first.model.predict_proba(train[FEATURES])[:, 1]
+    assert np.mean(scores >= first.threshold) >= first.flag_rate
+    assert not np.isclose(scores, first.threshold, rtol=0, atol=1e-12).any()
 
 
 def test_cv_searches_a_subsample_of_large_training_sets() -> None:

@@ -59,9 +59,13 @@ class CvSummary(_Record):
 
 
 class ThresholdChoice(_Record):
+    """The decision threshold: the policy's pick on out-of-fold scores, carried to the final model."""
+
     policy: str
     min_recall: float
-    value: float
+    value: float  # decide score >= value, on the shipped model's scores
+    cv_value: float | None = None  # the policy's pick on the out-of-fold scores
+    flag_rate: float | None = None  # share of training rows flagged, kept by the carried threshold
 
 
 class Split(_Record):
