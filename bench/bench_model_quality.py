@@ -11,11 +11,12 @@ package's own decision threshold. Targets (issue 13):
 * recall >= ``min_recall`` - 3 pp (the threshold policy's promise, kept on new data).
 
 Only this benchmark knows the generator: the Bayes limit is the ROC AUC of the generator's own
-probability, and the *label-noise reference* is the calibration error of a model that knows the
-generator's exact cells and fills them with the training labels' rates. That reference is what the 640
-training labels allow at best: when the labels happen to hold more leavers than their true
-probabilities (version 9: 2.8 pp), no model trained on them can be calibrated on fresh rows. Neither
-figure is used to choose anything.
+probability, and the *cell reference* is a model that knows the generator's exact cells and fills them
+with the training labels' rates. Its calibration error and AUC gap are what the training labels allow
+to a model that need not discover the structure: when the labels happen to hold more leavers than
+their true probabilities (version 9: 2.8 pp), even it misses the calibration target. A miss the cell
+reference shares is marked "(also the cell reference)". Neither figure is used to choose anything;
+``--params`` with a larger ``generate.n_samples`` gives the learning curve (the same method on more rows).
 
     .venv/bin/python bench/bench_model_quality.py [--versions 1 2 3] [--rows 200000] [--params params.yaml]
 """
@@ -60,7 +61,8 @@ class VersionResult:
     gap: float | None
     gap_interval: tuple[float | None, float | None]
     calibration_error: float
-    label_noise_reference: float
+    reference_calibration_error: float
+    reference_auc: float
     auc: float
     bayes_auc: float
     fit_seconds: float
@@ -78,13 +80,11 @@ def generator_cells(frame: pd.DataFrame, version: int) -> np.ndarray:
     return np.round(truth, 6)
 
 
-def label_noise_reference(train: pd.DataFrame, fresh: pd.DataFrame, version: int, bins: int) -> float:
-    """Calibration error of the generator's exact cells filled with the training labels' rates."""
+def cell_reference(train: pd.DataFrame, fresh: pd.DataFrame, version: int) -> np.ndarray:
+    """Fresh rows scored by the generator's exact cells, filled with the training labels' rates."""
     rates = train.groupby(generator_cells(train, version))[TARGET].mean()
-    fresh_cells = generator_cells(fresh, version)
     fallback = float(train[TARGET].mean())
-    scores = np.array([rates.get(cell, fallback) for cell in fresh_cells])
-    return calibration_error(fresh[TARGET].to_numpy(), scores, bins)
+    return np.array([rates.get(cell, fallback) for cell in generator_cells(fresh, version)])
 
 
 def bench_version(base: Params, version: int, rows: int) -> VersionResult:
@@ -116,13 +116,17 @@ def bench_version(base: Params, version: int, rows: int) -> VersionResult:
     recall = float(decided[y == 1].mean())
     precision = float(y[decided].mean()) if decided.any() else 0.0
     ece = calibration_error(y, scores, base.evaluate.calibration_bins)
+    reference = cell_reference(train, fresh, version)
+    reference_ece = calibration_error(y, reference, base.evaluate.calibration_bins)
+    reference_auc = float(roc_auc_score(y, reference))
+    shared = " (also the cell reference)"
     misses = []
     if bands.gap.value is None or bands.gap.value * 100 > MAX_GAP_PP:
         misses.append("fairness")
     if ece > MAX_CALIBRATION_ERROR:
-        misses.append("calibration")
+        misses.append("calibration" + (shared if reference_ece > MAX_CALIBRATION_ERROR else ""))
     if bayes - auc > MAX_AUC_GAP:
-        misses.append("auc")
+        misses.append("auc" + (shared if bayes - reference_auc > MAX_AUC_GAP else ""))
     if recall < base.train.threshold.min_recall - RECALL_SLACK:
         misses.append("recall")
     return VersionResult(
@@ -137,7 +141,8 @@ def bench_version(base: Params, version: int, rows: int) -> VersionResult:
         gap=bands.gap.value,
         gap_interval=(bands.gap.low, bands.gap.high),
         calibration_error=ece,
-        label_noise_reference=label_noise_reference(train, fresh, version, base.evaluate.calibration_bins),
+        reference_calibration_error=reference_ece,
+        reference_auc=reference_auc,
         auc=auc,
         bayes_auc=bayes,
         fit_seconds=seconds,
@@ -159,8 +164,10 @@ def table_row(r: VersionResult, band_order: list[str]) -> str:
         f"| {r.version} | {', '.join(r.columns)} | {hyper} | {r.calibration} | {r.threshold:.3f} "
         f"| {r.recall:.3f} | {r.precision:.3f} | {bands} "
         f"| {_pp(r.gap)} [{_pp(r.gap_interval[0])}, {_pp(r.gap_interval[1])}] "
-        f"| {r.calibration_error:.4f} ({r.label_noise_reference:.4f}) | {r.auc:.4f} / {r.bayes_auc:.4f} "
-        f"= {r.bayes_auc - r.auc:.4f} | {r.fit_seconds:.1f} | {', '.join(r.misses) or 'all met'} |"
+        f"| {r.calibration_error:.4f} ({r.reference_calibration_error:.4f}) "
+        f"| {r.auc:.4f} / {r.bayes_auc:.4f} = {r.bayes_auc - r.auc:.4f} "
+        f"({r.bayes_auc - r.reference_auc:.4f}) | {r.fit_seconds:.1f} "
+        f"| {', '.join(r.misses) or 'all met'} |"
     )
 
 
@@ -176,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     edges = list(base.evaluate.age_bands)
     band_order = list(age_band_labels(pd.Series([0, *edges]), edges))
     print(
+        f"training rows: {round(base.generate.n_samples * (1 - base.train.test_size))} per version; "
         f"fresh sample: {args.rows} rows per version, seed {FRESH_SEED_BASE} + version; "
         f"threshold policy {base.train.threshold.policy}, min_recall {base.train.threshold.min_recall}"
     )
@@ -183,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         f"| version | columns kept | hyperparameters | calibration | threshold | recall "
         f"(>= {base.train.threshold.min_recall - RECALL_SLACK:.2f}) | precision "
         f"| recall {' / '.join(band_order)} "
-        f"(positives) | age gap pp [95% CI] (<= {MAX_GAP_PP:g}) | calibration error (label-noise ref) "
-        f"(<= {MAX_CALIBRATION_ERROR}) | AUC / Bayes = gap (<= {MAX_AUC_GAP}) | fit s | targets |"
+        f"(positives) | age gap pp [95% CI] (<= {MAX_GAP_PP:g}) | calibration error (cell ref) "
+        f"(<= {MAX_CALIBRATION_ERROR}) | AUC / Bayes = gap (cell ref) (<= {MAX_AUC_GAP}) | fit s "
+        f"| targets missed |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     results = []
@@ -194,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         print(table_row(result, band_order), flush=True)
     missed = [r for r in results if r.misses]
     print(f"versions meeting every target: {len(results) - len(missed)} of {len(results)}")
+    for target in ("fairness", "calibration", "auc", "recall"):
+        met = sum(not any(m.startswith(target) for m in r.misses) for r in results)
+        print(f"  {target}: met on {met} of {len(results)}")
     return 1 if missed else 0
 
 
