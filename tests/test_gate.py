@@ -136,6 +136,9 @@ def test_bias_rule_outcomes() -> None:
     assert no_worse.outcome == "pass"
     worse = bias_rule(estimate(0.05, 0.03, 0.08), estimate(0.01, -0.01, 0.03), **common)  # type: ignore[arg-type]
     assert worse.outcome == "fail"
+    # a gap whose interval straddles the limit, against an equally fair production: the rows cannot tell
+    undecided = bias_rule(estimate(0.012, 0.003, 0.038), estimate(0.0, -0.022, 0.024), **common)  # type: ignore[arg-type]
+    assert undecided.outcome == "insufficient_evidence" and "100 positives" in undecided.detail
     thin = bias_rule(
         estimate(0.0, 0.0, 0.0),
         estimate(0.0, 0.0, 0.0),

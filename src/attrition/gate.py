@@ -17,8 +17,9 @@ exactly 0 in every resample and can never be "superior". Each is superior when t
 the 95% interval of (candidate - production) is above 0. The packaged-threshold figures (what would
 be deployed) are reported too, with a non-inferiority rule on deployed recall, and the age-band
 recall gap of the candidate must be within the bias limit by its upper bound, or no worse than
-production's (paired difference of gaps, upper bound within a declared margin). Too few positives
-overall or in an age band gives ``insufficient_evidence``, never ``pass``.
+production's (paired difference of gaps, upper bound within a declared margin); it fails only when
+the gap exceeds the limit by its lower bound. Too few positives overall or in an age band, or a gap
+interval that straddles the limit, gives ``insufficient_evidence``, never ``pass``.
 """
 
 from __future__ import annotations
@@ -272,7 +273,10 @@ def bias_rule(
     """Candidate's age-band recall gap within `limit` by its upper bound, or no worse than production's.
 
     "No worse" is the upper bound of the paired (candidate gap - production gap) within `margin`.
-    A band with fewer than `min_per_band` positives makes any gap statement noise.
+    Neither shown: ``fail`` when the gap exceeds `limit` by its lower bound, otherwise the interval
+    straddles the limit and the verdict is ``insufficient_evidence`` (no promotion either way, but
+    the remedy is more rows, not a different model). A band with fewer than `min_per_band` positives
+    makes any gap statement noise.
     """
     name = "age_band_recall_gap"
     thin = {band: count for band, count in band_positives.items() if count < min_per_band}
@@ -292,11 +296,22 @@ def bias_rule(
             f"candidate gap {_fmt(candidate_gap)} exceeds {limit}, but candidate - production "
             f"{_fmt(gap_difference)} is within {margin} by its upper bound",
         )
+    if candidate_gap.low is not None and candidate_gap.low > limit:
+        return RuleResult(
+            name,
+            "fail",
+            f"candidate gap {_fmt(candidate_gap)} exceeds {limit} by its lower bound, and candidate - "
+            f"production {_fmt(gap_difference)} is not within {margin}",
+        )
+    # The interval straddles the limit: these rows cannot say whether the gap is within it. A fair
+    # candidate against an equally fair production lands here when the bands hold ~1,000 positives.
+    least = min(band_positives.values())
     return RuleResult(
         name,
-        "fail",
-        f"candidate gap {_fmt(candidate_gap)} not within {limit}, and candidate - production "
-        f"{_fmt(gap_difference)} not within {margin}",
+        "insufficient_evidence",
+        f"candidate gap {_fmt(candidate_gap)} straddles {limit} and candidate - production "
+        f"{_fmt(gap_difference)} is not within {margin}: {least} positives in the thinnest age band "
+        "cannot decide; gate on more labelled rows",
     )
 
 
