@@ -43,11 +43,13 @@ PROFILE = {"age": 29, "job_role": "Sales", "monthly_income": 3500, "years_at_com
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Repo with origin and remote; the seed's logistic regression on version 3 proposed and promoted."""
-    # the seed's logistic regression; 400 resamples keep the gate quick (the intervals stay honest)
+    # the seed's logistic regression on the seed's four columns (no column selection, so it uses age
+    # and has an age-band gap); 400 resamples keep the gate quick (the intervals stay honest)
     return registry_repo(
         tmp_path_factory.mktemp("registry"),
         "Logistic regression on dataset version 3",
         train__model="logreg",
+        train__selection__method="none",
         gate__bootstrap__n=400,
     )
 
@@ -281,7 +283,7 @@ def test_gate_promote_deploy_and_rollback_a_live_service(
     # the champion truly dominates the logistic regression on version 3's evaluation rows: a pass
     run(["git", "checkout", "-q", "main"], repo)
     run(["git", "checkout", "-q", "-b", "champion"], repo)
-    set_params(repo, train__model="hgb")
+    set_params(repo, train__model="hgb", train__selection__method="drop_column")
     build_commit_push(repo, "Champion: gradient boosting on dataset version 3")
     assert "registered v1.2.0" in registry(repo, "propose").stdout
     passed = registry(repo, "promote", "v1.2.0", check=False)

@@ -235,13 +235,17 @@ def weak_prod_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
     On this data the natural loop's prod cannot be beaten: every version-8 candidate tried (800 or
     20,000 rows, gradient boosting or logistic regression) was not shown better than the version-3
     model on the version-8 evaluation rows, because version 8 shifts incomes, not how attrition depends
-    on them. So the pass is forced with a prod that is truly weaker: the same recipe on 200 rows.
+    on them. So the pass is forced with a prod that is truly weaker: 200 rows and the seed's four columns
+    (no column selection, so it fits noise in age). Against a prod as fair as the candidate, 20,000
+    evaluation rows (~1,000 positives per age band) cannot bound the difference of the two gaps within
+    the gate's 2 pp, and the bias rule does not pass.
     """
     root = tmp_path_factory.mktemp("loop-weak-prod")
     repo, serving, scores, admin_token_file = deployed_prod(
         root,
         "A version-3 model trained on 200 employees, the first production version",
         generate__n_samples=200,
+        train__selection__method="none",
         evalset__n_samples=20000,
         gate__bootstrap__n=400,
     )
