@@ -74,14 +74,31 @@ def fold_log_losses(
 
 
 def drop_column_importances(
-    make_model: ModelFactory, columns: Sequence[str], X: pd.DataFrame, y: np.ndarray, splits: Splits
+    make_model: ModelFactory,
+    columns: Sequence[str],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    splits: Splits,
+    known: dict[tuple[str, ...], np.ndarray] | None = None,
 ) -> list[DropColumnImportance]:
-    """Paired per-fold loss differences (without the column minus with it), one entry per column."""
-    with_all = fold_log_losses(make_model, columns, X, y, splits)
+    """Paired per-fold loss differences (without the column minus with it), one entry per column.
+
+    ``known`` caches fold losses by column set: the set a round drops to is the next round's full
+    set, so elimination need not refit it (the fits are deterministic, so the numbers are the same).
+    """
+    cache = {} if known is None else known
+
+    def losses(kept: Sequence[str]) -> np.ndarray:
+        key = tuple(kept)
+        if key not in cache:
+            cache[key] = fold_log_losses(make_model, kept, X, y, splits)
+        return cache[key]
+
+    with_all = losses(columns)
     result = []
     for column in columns:
         rest = [c for c in columns if c != column]
-        differences = fold_log_losses(make_model, rest, X, y, splits) - with_all
+        differences = losses(rest) - with_all
         error = float(differences.std(ddof=1) / np.sqrt(len(differences))) if len(differences) > 1 else 0.0
         result.append(DropColumnImportance(column, float(differences.mean()), error, len(differences)))
     return result
@@ -106,8 +123,9 @@ def select_columns(
     kept = list(columns)
     dropped: list[str] = []
     rounds: list[list[DropColumnImportance]] = []
+    known: dict[tuple[str, ...], np.ndarray] = {}
     while len(kept) > min_columns:
-        importances = drop_column_importances(make_model, kept, X, y, splits)
+        importances = drop_column_importances(make_model, kept, X, y, splits, known)
         rounds.append(importances)
         weakest = min(importances, key=lambda item: _margin(item, tolerance_se))
         if _margin(weakest, tolerance_se) > 0:
