@@ -141,7 +141,7 @@ class GateParams(_Section):
 class EvalsetParams(_Section):
     """The gate's evaluation rows: the version's hold-out plus a fresh labelled generator sample."""
 
-    n_samples: PositiveInt = 50000
+    n_samples: PositiveInt = 150000
     # The fresh sample is drawn with seed_base + version; training data uses 1234 + version.
     seed_base: NonNegativeInt = 5_000_000
 
