@@ -166,6 +166,24 @@ def md5_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def package_md5(package_dir: Path) -> str:
+    """The directory hash DVC records for the package in dvc.lock (``<md5>.dir``).
+
+    DVC hashes a directory as the md5 of its sorted JSON listing of (file md5, relative path); the
+    same value here lets gate.json be matched against dvc.lock and the registry's tags.
+    """
+    listing = sorted(
+        (
+            {"md5": md5_file(path), "relpath": path.relative_to(package_dir).as_posix()}
+            for path in package_dir.rglob("*")
+            if path.is_file()
+        ),
+        key=lambda entry: entry["relpath"],
+    )
+    encoded = json.dumps(listing, sort_keys=True).encode("utf-8")
+    return hashlib.md5(encoded, usedforsecurity=False).hexdigest() + ".dir"
+
+
 def json_text(document: Any) -> str:
     """The one JSON layout for package and record files: sorted keys, so equal content is equal bytes."""
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -53,8 +53,7 @@ def fetch_and_verify(repo: str, stage: str, target_dir: Path) -> tuple[Path, str
 
     Returns (release directory, registry version, model version).
     """
-    from attrition.artifact import METADATA_FILE, PackageError, verify_package
-    from attrition.gate import package_md5
+    from attrition.artifact import METADATA_FILE, PackageError, package_md5, verify_package
 
     releases = target_dir / RELEASES
     releases.mkdir(parents=True, exist_ok=True)

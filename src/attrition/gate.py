@@ -25,7 +25,6 @@ interval that straddles the limit, gives ``insufficient_evidence``, never ``pass
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import warnings
@@ -35,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from attrition.artifact import PackageError, check_predictions, load_package, md5_file
+from attrition.artifact import PackageError, check_predictions, load_package, md5_file, package_md5
 from attrition.atomic import atomic_write_text
 from attrition.confidence import (
     LEVEL,
@@ -51,24 +50,6 @@ from attrition.params import GateParams, ParamsError, load_params
 Outcome = Literal["pass", "fail", "insufficient_evidence"]
 EXIT_CODES: dict[str, int] = {"pass": 0, "fail": 1, "insufficient_evidence": 3}
 CURVE_FIGURES = ("precision_at_production_recall", "recall_at_production_precision")
-
-
-def package_md5(package_dir: Path) -> str:
-    """The directory hash DVC records for the package in dvc.lock (``<md5>.dir``).
-
-    DVC hashes a directory as the md5 of its sorted JSON listing of (file md5, relative path); the
-    same value here lets gate.json be matched against dvc.lock and the registry's tags.
-    """
-    listing = sorted(
-        (
-            {"md5": md5_file(path), "relpath": path.relative_to(package_dir).as_posix()}
-            for path in package_dir.rglob("*")
-            if path.is_file()
-        ),
-        key=lambda entry: entry["relpath"],
-    )
-    encoded = json.dumps(listing, sort_keys=True).encode("utf-8")
-    return hashlib.md5(encoded, usedforsecurity=False).hexdigest() + ".dir"
 
 
 # --- row-level paired bootstrap of the precision-recall curves ------------------------------------

@@ -31,7 +31,6 @@ ARTIFACT = "attrition-model"
 PACKAGE_PATH = "models/attrition-model"
 STAGES = ("staging", "prod")
 COMMAND_TIMEOUT_S = 300
-EXIT_INSUFFICIENT = 3
 
 
 class RegistryError(RuntimeError):
@@ -363,7 +362,7 @@ def promote(
     from attrition.gate import EXIT_CODES, GateInputError, run_gate, summary_lines
 
     stages = registry.summary()
-    rows = {row.version: row for row in registry.rows()}
+    rows = {row.version: row for row in version_rows(registry.versions(), stages)}
     version = version or stages["staging"]
     if version is None or version not in rows:
         raise RegistryError(
