@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attrition.artifact import MANIFEST, load_package, manifest_text
+from attrition.artifact import load_package, seal
 from attrition.audit.records import PredictionRow
 from attrition.audit.writer import AuditStore
 from attrition.dataset import FEATURES, holdout_split, read_dataset
@@ -60,7 +60,7 @@ def package_with_reference(package: Path, dataset_csv: Path, destination: Path) 
     )
     document = build_reference(train, loaded.model.predict_proba(train[FEATURES])[:, 1], baselines)
     (copy / REFERENCE_FILE).write_text(json.dumps(document) + "\n", encoding="utf-8")
-    (copy / MANIFEST).write_text(manifest_text(copy), encoding="utf-8")
+    seal(copy)
     return copy
 
 

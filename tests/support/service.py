@@ -26,7 +26,7 @@ import httpx
 import jwt
 import uvicorn
 
-from attrition.artifact import MANIFEST, manifest_text
+from attrition.artifact import seal
 from attrition.service.app import create_app
 from attrition.service.core.runtime import ServiceRuntime
 from attrition.service.settings import ServiceSettings
@@ -69,7 +69,7 @@ def rewrite_version(package: Path, version: str) -> None:
     meta = json.loads(meta_path.read_text())
     meta["model_version"] = version
     meta_path.write_text(json.dumps(meta, indent=2))
-    (package / MANIFEST).write_text(manifest_text(package))
+    seal(package)
 
 
 def tamper(package: Path, name: str = "model.joblib") -> None:
@@ -270,12 +270,12 @@ def drop_model_json(package: Path) -> None:
     from attrition.artifact import MODEL_DATA_FILE
 
     (package / MODEL_DATA_FILE).unlink()
-    (package / MANIFEST).write_text(manifest_text(package))
+    seal(package)
 
 
 def rewrite_manifest(package: Path) -> None:
     """Re-hash a package copy after a deliberate change (so only the content check can object)."""
-    (package / MANIFEST).write_text(manifest_text(package))
+    seal(package)
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:

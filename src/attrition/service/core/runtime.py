@@ -21,6 +21,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
+from attrition.audit.database import one_line
 from attrition.audit.records import PredictionRow
 from attrition.audit.writer import AuditStore, StoreHealth
 from attrition.service.core.batch_scores import BatchScores, load_batch_scores
@@ -196,9 +197,3 @@ def build_runtime(
         model_loader=model_loader,
         scores_loader=scores_loader,
     )
-
-
-def one_line(error: BaseException) -> str:
-    """The first line of an error's message (or its type), for logs and /readyz."""
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

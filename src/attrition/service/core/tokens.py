@@ -138,10 +138,7 @@ def authorize(verifier: TokenVerifier, authorization: str | None, scopes: tuple[
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise AuthError(401, "missing bearer token (Authorization: Bearer <JWT>)", scopes)
-    try:
-        caller = verifier.verify(token)
-    except AuthError as error:
-        raise AuthError(error.status, error.message, scopes) from error
+    caller = verifier.verify(token)  # AuthError 401 on a bad token
     missing = [scope for scope in scopes if scope not in caller.scopes]
     if missing:
         raise AuthError(403, f"token lacks scope {' '.join(missing)}", scopes)
