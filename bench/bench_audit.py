@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.support.postgres starts the temporary PostgreSQL
 
 from tests.audit.builders import count  # noqa: E402
-from tests.support.postgres import PostgresServer  # noqa: E402
+from tests.support.postgres import temporary_postgres  # noqa: E402
 
 from attrition.audit.records import PredictionRow  # noqa: E402
 from attrition.audit.writer import AuditStore  # noqa: E402
@@ -118,19 +115,6 @@ def measure(backend: str, url: str, records: int, concurrency: int, max_seconds:
     )
 
 
-@contextmanager
-def temporary_postgres() -> Iterator[PostgresServer]:
-    directory = Path(tempfile.mkdtemp(prefix="attrition-bench-pg-"))
-    try:
-        server = PostgresServer.create(directory)
-        try:
-            yield server
-        finally:
-            server.stop("immediate")
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--records", type=int, default=20_000)
@@ -157,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         return 0
-    with temporary_postgres() as server:
+    with temporary_postgres("attrition-bench-pg-") as server:
         for concurrency in args.concurrency:
             url = server.new_database()
             print(measure("postgresql", url, args.records, concurrency, args.max_seconds).line(), flush=True)

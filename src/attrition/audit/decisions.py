@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from attrition.audit.errors import AuditInputError, PredictionNotFoundError
 from attrition.audit.records import iso_utc, new_id
-from attrition.audit.schema import decisions, predictions
+from attrition.audit.schema import ID_LENGTH, decisions, predictions
 
 ACTIONS = (
     "no_action",
@@ -56,7 +56,7 @@ class StoredDecision:
 
 def validate_decision(prediction_id: str, action: str, reason: str | None, decided_by: str) -> Decision:
     """Check every field; AuditInputError names the first bad one and what is allowed."""
-    if not prediction_id or len(prediction_id) > 36 or not prediction_id.isprintable():
+    if not prediction_id or len(prediction_id) > ID_LENGTH or not prediction_id.isprintable():
         raise AuditInputError("prediction_id", "must be the prediction_id a prediction returned")
     if action not in ACTIONS:
         raise AuditInputError("action", f"{action!r} is not allowed; use one of {', '.join(ACTIONS)}")

@@ -8,6 +8,7 @@ advisory lock serialises replicas that start together.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -35,9 +36,15 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    """The revision files, read once per process: Alembic imports every file on each new directory."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str:
     """The newest revision this code knows."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = _scripts().get_current_head()
     assert head is not None
     return head
 
@@ -58,8 +65,7 @@ def schema_state(engine: Engine) -> str:
 def _classify(revision: str | None, has_predictions: bool) -> str:
     if revision is None:
         return "outdated" if has_predictions else "empty"  # a pre-migration SQLite store
-    scripts = ScriptDirectory.from_config(alembic_config())
-    known = {script.revision for script in scripts.walk_revisions()}
+    known = {script.revision for script in _scripts().walk_revisions()}
     if revision not in known:
         raise AuditConfigError(
             f"{SETTING}: the audit schema is at revision {revision!r}, newer than this code "

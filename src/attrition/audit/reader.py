@@ -24,8 +24,12 @@ def read_predictions(
         statement = statement.limit(limit)
     with engine.connect() as connection:
         rows = [dict(row._mapping) for row in connection.execute(statement)]
-    for row in rows:
-        row["inputs"] = None if row["inputs"] is None else json.loads(row["inputs"])
-        row["opt_out"] = bool(row["opt_out"])
-        row["decision"] = None if row["decision"] is None else bool(row["decision"])
-    return rows
+    return [decode_prediction(row) for row in rows]
+
+
+def decode_prediction(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored prediction row back as Python values: inputs from JSON, the flags as booleans."""
+    row["inputs"] = None if row["inputs"] is None else json.loads(row["inputs"])
+    row["opt_out"] = bool(row["opt_out"])
+    row["decision"] = None if row["decision"] is None else bool(row["decision"])
+    return row

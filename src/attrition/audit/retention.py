@@ -9,7 +9,6 @@ idempotent, so the total across purges is exactly the rows that were old.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass
@@ -18,12 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from attrition.audit.errors import AuditInputError
-from attrition.audit.records import iso_utc
-from attrition.audit.schema import admin_log, decisions, predictions
+from attrition.audit.schema import decisions, predictions
+from attrition.audit.subject_rights import log_admin_action
 
 PURGE_LOCK_KEY = 0x6174747270757267  # "attrpurg": one advisory lock id for every replica
 PURGE_LOCK_TIMEOUT = "60s"
-RETENTION_DAYS = 180
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
@@ -75,14 +73,5 @@ def purge(engine: Engine, older_than_s: float, *, actor: str, now: float | None 
                 "predictions": result.predictions,
                 "decisions": result.decisions,
             }
-            connection.execute(
-                admin_log.insert().values(
-                    ts=ts,
-                    created_at=iso_utc(ts),
-                    actor=actor,
-                    action="purge",
-                    employee_id=None,
-                    detail=json.dumps(detail, sort_keys=True),
-                )
-            )
+            log_admin_action(connection, actor, "purge", None, detail, ts)
     return result

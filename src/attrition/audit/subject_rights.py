@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from attrition.audit.errors import AuditInputError
+from attrition.audit.reader import decode_prediction
 from attrition.audit.records import iso_utc
 from attrition.audit.schema import admin_log, decisions, predictions
 
@@ -32,9 +34,15 @@ def validate_employee_id(employee_id: str) -> str:
     return value
 
 
-def _log(
-    connection: Connection, actor: str, action: str, employee_id: str, counts: dict[str, int], ts: float
+def log_admin_action(
+    connection: Connection,
+    actor: str,
+    action: str,
+    employee_id: str | None,
+    detail: Mapping[str, object],
+    ts: float,
 ) -> None:
+    """One admin_log row (purge, export, erase): who did what to whom, the details as sorted JSON."""
     connection.execute(
         admin_log.insert().values(
             ts=ts,
@@ -42,7 +50,7 @@ def _log(
             actor=actor,
             action=action,
             employee_id=employee_id,
-            detail=json.dumps(counts, sort_keys=True),
+            detail=json.dumps(dict(detail), sort_keys=True),
         )
     )
 
@@ -61,10 +69,7 @@ def export_employee(
             connection,
             sa.select(predictions).where(predictions.c.employee_id == employee_id).order_by(predictions.c.id),
         )
-        for row in found:
-            row["inputs"] = None if row["inputs"] is None else json.loads(row["inputs"])
-            row["opt_out"] = bool(row["opt_out"])
-            row["decision"] = None if row["decision"] is None else bool(row["decision"])
+        found = [decode_prediction(row) for row in found]
         their_predictions = sa.select(predictions.c.prediction_id).where(
             predictions.c.employee_id == employee_id
         )
@@ -78,7 +83,7 @@ def export_employee(
             connection,
             sa.select(admin_log).where(admin_log.c.employee_id == employee_id).order_by(admin_log.c.id),
         )
-        _log(
+        log_admin_action(
             connection,
             actor,
             "export",
@@ -111,5 +116,5 @@ def erase_employee(
             predictions.delete().where(predictions.c.employee_id == employee_id)
         ).rowcount
         counts = {"predictions": deleted_predictions, "decisions": deleted_decisions}
-        _log(connection, actor, "erase", employee_id, counts, ts)
+        log_admin_action(connection, actor, "erase", employee_id, counts, ts)
     return counts

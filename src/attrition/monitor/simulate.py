@@ -116,27 +116,19 @@ def send_batch(url: str, token: str, employees: list[dict[str, Any]], tally: Tal
         if status == 200:
             tally.answered += len(payload["predictions"])
             return
-        indices = sorted(
-            {
-                int(m.group(1))
-                for e in payload.get("errors") or []
-                for m in [_INDEX.search(e.get("field", ""))]
-                if m
-            }
-        )
-        if status != 422 or not indices:
+        reasons = {  # row index -> the service's message for it
+            int(m.group(1)): e.get("message", "")
+            for e in payload.get("errors") or []
+            for m in [_INDEX.search(e.get("field", ""))]
+            if m
+        }
+        if status != 422 or not reasons:
             tally.failed += len(pending)
             print(f"simulate: batch refused with {status}: {payload.get('detail')}", file=sys.stderr)
             return
-        reasons = {
-            int(m.group(1)): e.get("message", "")
-            for e in payload["errors"]
-            for m in [_INDEX.search(e["field"])]
-            if m
-        }
-        for index in indices:
+        for index in sorted(reasons):
             tally.refused[str(pending[index]["employee_id"])] = reasons[index]
-        pending = [e for i, e in enumerate(pending) if i not in set(indices)]
+        pending = [e for i, e in enumerate(pending) if i not in reasons]
     tally.failed += len(pending)
 
 
