@@ -13,6 +13,7 @@ import pytest
 
 from attrition.artifact import MANIFEST, PackageError, check_manifest, load_package, manifest_text
 from attrition.cli import main as cli_main
+from attrition.package import _gap
 
 EXPECTED_FILES = {
     "model.joblib",
@@ -175,3 +176,19 @@ def test_the_model_version_changes_with_the_decision_threshold() -> None:
     sha = "ab" * 32
     assert model_version(3, sha, 0.2) != model_version(3, sha, 0.25)
     assert model_version(3, sha, 0.2) == model_version(3, sha, 0.2)
+
+
+def test_model_card_states_an_undefined_gap_instead_of_failing() -> None:
+    """Evaluate writes "undefined" where a band has no positives; the card must say so, not crash."""
+    fairness = {
+        "equal_opportunity_difference_age": "undefined",
+        "equal_opportunity_difference_age_ci95": {"low": "undefined", "high": "undefined"},
+        "equal_opportunity_difference_age_status": "insufficient_data",
+        "recall_by_age_band": {"<30": {"positives": 0}, "30-44": {"positives": 3}},
+    }
+    assert _gap(fairness) == (
+        "undefined (95% CI undefined to undefined), positives per band: 30-44 3, <30 0; insufficient_data"
+    )
+    numeric = {**fairness, "equal_opportunity_difference_age": 0.1234}
+    numeric["equal_opportunity_difference_age_ci95"] = {"low": 0.01, "high": 0.25}
+    assert _gap(numeric).startswith("0.123 (95% CI 0.010 to 0.250)")

@@ -87,8 +87,13 @@ def _gap(fairness: dict[str, Any]) -> str:
     status = fairness.get("equal_opportunity_difference_age_status", "")
     bands = fairness.get("recall_by_age_band", {})
     positives = ", ".join(f"{band} {value.get('positives')}" for band, value in sorted(bands.items()))
-    interval = f" (95% CI {ci['low']:.3f} to {ci['high']:.3f})" if ci else ""
-    return f"{gap:.3f}{interval}, positives per band: {positives}; {status}"
+    interval = f" (95% CI {_figure(ci['low'])} to {_figure(ci['high'])})" if ci else ""
+    return f"{_figure(gap)}{interval}, positives per band: {positives}; {status}"
+
+
+def _figure(value: float | str) -> str:
+    """A metric to 3 decimals; evaluate writes "undefined" where no rate exists (a band without positives)."""
+    return f"{value:.3f}" if isinstance(value, int | float) else str(value)
 
 
 def model_card(meta: PackageMetadata) -> str:
