@@ -34,7 +34,7 @@ from sklearn.metrics import roc_auc_score
 
 from attrition.confidence import group_recall
 from attrition.dataset import FEATURES, TARGET, age_band_labels, holdout_split
-from attrition.evaluate import calibration_error
+from attrition.evaluate import calibration_error, thresholded_metrics
 from attrition.generate import attrition_probability, generate_frame
 from attrition.params import Params, load_params
 from attrition.train import fit_model
@@ -69,22 +69,24 @@ class VersionResult:
     misses: list[str]
 
 
-def generator_cells(frame: pd.DataFrame, version: int) -> np.ndarray:
-    """The generator's cells (its three steps), for the label-noise reference only."""
-    truth = attrition_probability(
+def generator_probability(frame: pd.DataFrame, version: int) -> np.ndarray:
+    """The generator's true attrition probability of each row (the Bayes-optimal score)."""
+    return attrition_probability(
         version,
         frame["job_role"].to_numpy(),
         frame["monthly_income"].to_numpy(),
         frame["years_at_company"].to_numpy(),
     )
-    return np.round(truth, 6)
 
 
-def cell_reference(train: pd.DataFrame, fresh: pd.DataFrame, version: int) -> np.ndarray:
-    """Fresh rows scored by the generator's exact cells, filled with the training labels' rates."""
-    rates = train.groupby(generator_cells(train, version))[TARGET].mean()
+def cell_reference(train: pd.DataFrame, fresh_truth: np.ndarray, version: int) -> np.ndarray:
+    """Fresh rows scored by the generator's exact cells, filled with the training labels' rates.
+
+    A cell is a distinct true probability (the generator's three steps), rounded to 6 decimals.
+    """
+    rates = train.groupby(np.round(generator_probability(train, version), 6))[TARGET].mean()
     fallback = float(train[TARGET].mean())
-    return np.array([rates.get(cell, fallback) for cell in generator_cells(fresh, version)])
+    return pd.Series(np.round(fresh_truth, 6)).map(rates).fillna(fallback).to_numpy()
 
 
 def bench_version(base: Params, version: int, rows: int) -> VersionResult:
@@ -106,17 +108,12 @@ def bench_version(base: Params, version: int, rows: int) -> VersionResult:
         seed=base.evaluate.bootstrap.seed,
         min_positives=1,
     )
-    truth = attrition_probability(
-        version,
-        fresh["job_role"].to_numpy(),
-        fresh["monthly_income"].to_numpy(),
-        fresh["years_at_company"].to_numpy(),
-    )
+    truth = generator_probability(fresh, version)
     auc, bayes = float(roc_auc_score(y, scores)), float(roc_auc_score(y, truth))
-    recall = float(decided[y == 1].mean())
-    precision = float(y[decided].mean()) if decided.any() else 0.0
+    decision_metrics = thresholded_metrics(y, decided)
+    recall, precision = decision_metrics["recall"], decision_metrics["precision"]
     ece = calibration_error(y, scores, base.evaluate.calibration_bins)
-    reference = cell_reference(train, fresh, version)
+    reference = cell_reference(train, truth, version)
     reference_ece = calibration_error(y, reference, base.evaluate.calibration_bins)
     reference_auc = float(roc_auc_score(y, reference))
     shared = " (also the cell reference)"

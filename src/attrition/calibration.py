@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from scipy.special import expit, logit
@@ -30,7 +30,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-Method = Literal["none", "platt", "isotonic"]
 METHODS: tuple[str, ...] = ("none", "platt", "isotonic")
 
 

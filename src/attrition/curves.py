@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from attrition.confidence import confusion_cells
+
 
 def _keep(count: int, max_points: int, must: list[int]) -> np.ndarray:
     """Evenly spaced indices into a curve of `count` points, plus the ones that must stay."""
@@ -51,10 +53,5 @@ def precision_recall_points(
 
 def confusion_counts(y_true: np.ndarray, decided: np.ndarray) -> list[dict[str, int]]:
     """One row per (actual, predicted) cell with its count: what the `confusion_counts` template sums."""
-    y = np.asarray(y_true).astype(int)
-    d = np.asarray(decided).astype(int)
-    return [
-        {"actual": a, "predicted": p, "count": int(np.count_nonzero((y == a) & (d == p)))}
-        for a in (0, 1)
-        for p in (0, 1)
-    ]
+    cells = confusion_cells(y_true, decided)
+    return [{"actual": a, "predicted": p, "count": int(cells[a, p])} for a in (0, 1) for p in (0, 1)]

@@ -20,7 +20,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 Row = Mapping[str, Any]
 # One step of the feature vector: (input column, kind, payload).
@@ -44,17 +44,6 @@ class UnsupportedModelError(Exception):
 
 class ModelDataError(ValueError):
     """Model data (model.json) that is malformed or inconsistent (one-line message)."""
-
-
-class Scorer(Protocol):
-    """Anything that turns feature rows into attrition probabilities."""
-
-    compiled: bool
-    reason: str
-
-    def predict_one(self, row: Row) -> float: ...
-
-    def predict_many(self, rows: Sequence[Row]) -> list[float]: ...
 
 
 def _sigmoid(raw: float) -> float:
@@ -104,13 +93,11 @@ class CompiledScorer:
     def __init__(
         self,
         steps: list[FeatureStep],
-        width: int,
         raw_score: Callable[[list[float]], float],
         family: str,
         reason: str = "compiled",
     ) -> None:
         self._steps = steps
-        self._width = width
         self._raw_score = raw_score
         self.family = family
         self.reason = reason
@@ -424,7 +411,7 @@ def scorer_from_data(data: Mapping[str, Any], reason: str = "compiled") -> Compi
             return recalibrate(uncalibrated(x))
 
         raw_score = recalibrated
-    return CompiledScorer(steps, width, raw_score, family, reason)
+    return CompiledScorer(steps, raw_score, family, reason)
 
 
 def _raw_score_from_data(data: Mapping[str, Any], width: int) -> tuple[str, Callable[[list[float]], float]]:
