@@ -168,11 +168,3 @@ def compressed_size(docker: Docker, image: str) -> int:
     if gzip.wait(timeout=600) != 0 or save.wait(timeout=60) != 0:
         raise AssertionError(f"docker save {image} | gzip failed")
     return total
-
-
-def mint_token(secret: str, scope: str, subject: str = "image-test", ttl_s: int = 600) -> str:
-    """A bearer token with the claims the service requires (sub, scope, exp), signed HS256."""
-    import jwt
-
-    now = int(time.time())
-    return jwt.encode({"sub": subject, "scope": scope, "iat": now, "exp": now + ttl_s}, secret, "HS256")

@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,14 +23,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from attrition.service.core.tokens import SCOPE_PREDICT, mint_token
 from tests.deploy.docker_daemon import (
     Docker,
     cache_dir,
     compressed_size,
     debian_base_tarball,
-    mint_token,
     private_dockerd,
 )
+from tests.support.service import free_port
 
 pytestmark = [
     pytest.mark.integration,
@@ -61,12 +61,6 @@ class Built:
     model: str
     requirements: str
     models_dir: Path  # holds attrition-model/ and batch_scores.csv, world-readable
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _build(docker: Docker, models_dir: Path, context: Path) -> tuple[str, str]:
@@ -151,7 +145,7 @@ def _start(
     ready: str = "/readyz",
 ) -> Running:
     """`docker run` as the chart runs the pod: read-only root, only /tmp and the audit dir writable."""
-    port = _free_port()
+    port = free_port()
     secret = secrets.token_urlsafe(48)
     audit_dir = tmp_path / "audit"
     audit_dir.mkdir()
@@ -249,7 +243,7 @@ def test_mounted_package_is_ready_and_predicts_only_with_a_token(built: Built, m
     )
     assert ready["model_version"] == metadata["model_version"]
     assert _predict(mounted, None).status_code == 401
-    answer = _predict(mounted, mint_token(mounted.secret, "attrition:predict"))
+    answer = _predict(mounted, mint_token(mounted.secret, "image-test", [SCOPE_PREDICT], 600))
     assert answer.status_code == 200, answer.text
     assert answer.json()["source"] == "model"
     assert 0.0 < answer.json()["attrition_probability"] < 1.0
@@ -271,7 +265,7 @@ def test_healthcheck_reports_healthy(built: Built, mounted: Running) -> None:
 def test_sigterm_drains_every_answered_prediction_into_the_audit_store(
     built: Built, mounted: Running
 ) -> None:
-    token = mint_token(mounted.secret, "attrition:predict")
+    token = mint_token(mounted.secret, "image-test", [SCOPE_PREDICT], 600)
     answered = 0
     with httpx.Client(timeout=10) as client:
         for _ in range(200):
@@ -293,7 +287,7 @@ def test_model_image_serves_its_baked_package_within_the_size_budget(
 ) -> None:
     running = _start(built, built.model, tmp_path, mount_models=False)
     try:
-        answer = _predict(running, mint_token(running.secret, "attrition:predict"))
+        answer = _predict(running, mint_token(running.secret, "image-test", [SCOPE_PREDICT], 600))
         assert answer.status_code == 200, answer.text
     finally:
         built.docker.run("rm", "--force", running.name, check=False)
@@ -317,7 +311,8 @@ def test_fallback_mode_serves_only_the_baked_batch_scores(built: Built, tmp_path
     )
     try:
         assert httpx.get(f"{running.url}/readyz", timeout=5).status_code == 503
-        headers = {"Authorization": f"Bearer {mint_token(running.secret, 'attrition:predict')}"}
+        token = mint_token(running.secret, "image-test", [SCOPE_PREDICT], 600)
+        headers = {"Authorization": f"Bearer {token}"}
         answer = httpx.post(
             f"{running.url}/predict", json={**EMPLOYEE, "employee_id": "E00001"}, headers=headers, timeout=10
         )

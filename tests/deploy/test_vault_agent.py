@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.deploy.chart import VALUES_FILES, chart_copy, find, load_values, manifests, render
+from tests.support.monitoring import wait_until
 from tests.support.service import (
     SAMPLE_EMPLOYEE,
     clean_env,
@@ -140,13 +141,6 @@ template {{
     return path
 
 
-def _wait_for(predicate: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def _status(url: str, secret: str) -> int:
     token = make_token(secret=secret)
     return httpx.post(
@@ -171,8 +165,8 @@ def test_rotated_secret_takes_effect_after_the_agent_re_renders_and_signals(
         [str(BAO), "agent", f"-config={config}"], stdout=agent_log, stderr=subprocess.STDOUT
     )
     try:
-        _wait_for(
-            lambda: secret_file.is_file() and secret_file.read_text() == old, START_TIMEOUT_S, "first render"
+        wait_until(
+            lambda: secret_file.is_file() and secret_file.read_text() == old, "first render", START_TIMEOUT_S
         )
         assert secret_file.stat().st_mode & 0o777 == 0o600
 
@@ -184,8 +178,8 @@ def test_rotated_secret_takes_effect_after_the_agent_re_renders_and_signals(
             assert _status(server.url, new) == 401
 
             bao.put_jwt_secret(new)
-            _wait_for(lambda: secret_file.read_text() == new, ROTATION_TIMEOUT_S, "the agent to re-render")
-            _wait_for(lambda: _status(server.url, new) == 200, ROTATION_TIMEOUT_S, "SIGHUP reload")
+            wait_until(lambda: secret_file.read_text() == new, "the agent to re-render", ROTATION_TIMEOUT_S)
+            wait_until(lambda: _status(server.url, new) == 200, "SIGHUP reload", ROTATION_TIMEOUT_S)
             assert _status(server.url, old) == 401
             assert server.proc.poll() is None  # reloaded in place by the signal, not restarted
     finally:

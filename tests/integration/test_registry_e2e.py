@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -33,6 +32,7 @@ from tests.support.registry_repo import (
     set_params,
     stages,
 )
+from tests.support.service import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -182,12 +182,6 @@ def test_a_tampered_candidate_is_refused_before_unpickling(world: dict[str, Path
         and "model.joblib was changed" in judged.stderr
     )
     assert not marker.exists()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def predict_version(port: int, token: str) -> str:

@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from attrition.dataset import FEATURES, holdout_split, read_dataset
 from attrition.generate import generate_frame
 from attrition.reference import REFERENCE_FILE, baselines_from_labelled, build_reference
 from attrition.service.core.tokens import SCOPE_PREDICT, mint_token
+from tests.support.service import free_port
 
 SECRET = secrets.token_urlsafe(48)
 START_TIMEOUT_S = 60.0
@@ -66,12 +66,6 @@ def package_with_reference(package: Path, dataset_csv: Path, destination: Path) 
 
 def predict_token(ttl_s: int = 3600) -> str:
     return mint_token(SECRET, "monitor-test", [SCOPE_PREDICT], ttl_s)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(probe: object, what: str, timeout_s: float = START_TIMEOUT_S, interval_s: float = 0.2) -> None:
