@@ -1,4 +1,5 @@
-"""Shared fixtures: a real package built by running the stages, and temp copies of the repository."""
+"""Shared fixtures: a real package built by running the stages, temp copies of the repository, and one
+PostgreSQL server for the session."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.postgres import PostgresServer, temporary_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -112,3 +115,10 @@ def copy_repo(destination: Path) -> Path:
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Iterator[Path]:
     yield copy_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL 16 (pgserver's binaries) for the session, on a Unix socket only (about 2 s)."""
+    with temporary_postgres() as server:
+        yield server

@@ -1,20 +1,12 @@
-"""Audit fixtures: a session PostgreSQL (pgserver), and a fresh store URL per test on each backend."""
+"""Audit fixtures: a fresh store URL per test on each backend (the session PostgreSQL: tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import PostgresServer, temporary_postgres
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """One real PostgreSQL 16 for the session (about 2 s to initialise and start)."""
-    with temporary_postgres() as server:
-        yield server
+from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture

@@ -4,22 +4,15 @@ file, and joining them."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from attrition.audit.records import PredictionRow
-from attrition.audit.writer import AuditStore
 from attrition.monitor.predictions import InputError, join_outcomes, read_outcomes, read_predictions
-from tests.support.postgres import PostgresServer, temporary_postgres
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    with temporary_postgres(prefix="attrition-monitor-pg-") as server:
-        yield server
+from tests.support.monitoring import write_store
+from tests.support.postgres import PostgresServer
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
@@ -29,14 +22,6 @@ def audit_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'audit.sqlite'}"
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.new_database()
-
-
-def _store(url: str, rows: list[PredictionRow]) -> str:
-    store = AuditStore(url)
-    store.open()
-    store.record_blocking(rows)
-    store.close()
-    return url
 
 
 def _row(employee_id: str, ts: float, *, opt_out: bool = False, probability: float = 0.4) -> PredictionRow:
@@ -62,7 +47,9 @@ def _row(employee_id: str, ts: float, *, opt_out: bool = False, probability: flo
 
 def test_reads_rows_since_a_time_with_inputs_expanded(audit_db: str) -> None:
     now = time.time()
-    _store(audit_db, [_row("E1", now - 10 * 86400), _row("E2", now - 60), _row("E3", now - 30, opt_out=True)])
+    write_store(
+        audit_db, [_row("E1", now - 10 * 86400), _row("E2", now - 60), _row("E3", now - 30, opt_out=True)]
+    )
     frame = read_predictions(audit_db, now - 86400)
     assert frame.loc[0, "employee_id"] == "E2" and pd.isna(frame.loc[1, "employee_id"])
     assert frame.loc[0, "monthly_income"] == 5000.5 and frame.loc[0, "job_role"] == "Sales"
@@ -77,7 +64,7 @@ def test_the_monitor_cannot_write_to_the_store(audit_db: str) -> None:
     from attrition.audit.database import parse_audit_db
     from attrition.monitor.predictions import _read_only_engine
 
-    _store(audit_db, [_row("E1", time.time())])
+    write_store(audit_db, [_row("E1", time.time())])
     engine = _read_only_engine(parse_audit_db(audit_db))
     try:
         with pytest.raises(sa.exc.DBAPIError, match=r"read-only|readonly"), engine.begin() as connection:

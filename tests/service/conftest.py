@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from attrition.score import main as score_main
-from tests.support.postgres import PostgresServer, temporary_postgres
+from tests.support.postgres import PostgresServer
 from tests.support.service import Server, make_token, serve_in_thread, settings_for
 
 
@@ -49,13 +49,6 @@ def admin_token() -> str:
 def decide_token() -> str:
     """A valid token with the attrition:decide scope, subject 'manager-1'."""
     return make_token("attrition:decide", sub="manager-1")
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """One real PostgreSQL 16 (pgserver's binaries) for the session, on a Unix socket only."""
-    with temporary_postgres(prefix="attrition-service-pg-") as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
