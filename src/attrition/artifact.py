@@ -373,14 +373,28 @@ def check_model_data(contents: PackageContents) -> int:
         scorer = scorer_from_data(contents.document(MODEL_DATA_FILE))
     except ModelDataError as error:
         raise PackageError(f"{contents.path}: {MODEL_DATA_FILE}: {error}") from None
-    for number, sample in enumerate(contents.samples, 1):
-        value = scorer.predict_one(sample.profile)
-        if abs(value - sample.probability) > PREDICTION_TOLERANCE:
-            raise PackageError(
-                f"{contents.path}: {MODEL_DATA_FILE} predicts {value!r} for sample profile {number}, "
+    problem = sample_mismatch(scorer, contents.samples)
+    if problem:
+        raise PackageError(f"{contents.path}: {problem}")
+    return len(contents.samples)
+
+
+def sample_mismatch(scorer: Any, samples: list[Sample]) -> str | None:
+    """Why the data-only scorer does not reproduce the recorded samples, or None when it does.
+
+    Shared by the package check and the service's load; a NaN prediction is a mismatch.
+    """
+    for number, sample in enumerate(samples, 1):
+        try:
+            value = scorer.predict_one(sample.profile)
+        except (KeyError, TypeError, ValueError) as error:
+            return f"sample profile {number} is malformed ({error})"
+        if not abs(value - sample.probability) <= PREDICTION_TOLERANCE:
+            return (
+                f"{MODEL_DATA_FILE} predicts {value!r} for sample profile {number}, "
                 f"recorded {sample.probability!r} (tolerance {PREDICTION_TOLERANCE})"
             )
-    return len(contents.samples)
+    return None
 
 
 def verify_package(package_dir: Path) -> str:

@@ -10,18 +10,16 @@ refused, and the service answers from the batch scores until a package with mode
 from __future__ import annotations
 
 import importlib.util
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from attrition.artifact import (
     MODEL_DATA_FILE,
-    PREDICTION_TOLERANCE,
     PackageContents,
     Sample,
     read_package,
+    sample_mismatch,
 )
 from attrition.scorer import CompiledScorer, ModelDataError, PipelineScorer, build_scorer, scorer_from_data
 
@@ -48,13 +46,6 @@ def scikit_learn_installed() -> bool:
     return importlib.util.find_spec("sklearn") is not None
 
 
-def _read_json(package_dir: Path, name: str) -> Any:
-    try:
-        return json.loads((package_dir / name).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ModelLoadError(f"{package_dir}: {name} is unreadable ({error})") from None
-
-
 def _state(contents: PackageContents, scorer: CompiledScorer | PipelineScorer) -> ModelState:
     roles = tuple(contents.job_roles)
     version, threshold = contents.model_version, contents.decision_threshold
@@ -65,16 +56,9 @@ def check_samples(package_dir: Path, scorer: CompiledScorer, samples: list[Sampl
     """The scorer must reproduce every recorded sample probability to PREDICTION_TOLERANCE."""
     if not samples:
         raise ModelLoadError(f"{package_dir}: samples.json holds no sample profiles")
-    for number, sample in enumerate(samples, 1):
-        try:
-            got = scorer.predict_one(sample.profile)
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelLoadError(f"{package_dir}: sample profile {number} is malformed ({error})") from None
-        if not abs(got - sample.probability) <= PREDICTION_TOLERANCE:
-            raise ModelLoadError(
-                f"{package_dir}: {MODEL_DATA_FILE} predicts {got!r} for sample profile {number}, "
-                f"recorded {sample.probability!r} (tolerance {PREDICTION_TOLERANCE})"
-            )
+    problem = sample_mismatch(scorer, samples)
+    if problem:
+        raise ModelLoadError(f"{package_dir}: {problem}")
 
 
 def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> ModelState:
@@ -86,9 +70,7 @@ def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> 
     contents = read_package(package_dir)  # every hash before any file is parsed; never unpickles
     if (package_dir / MODEL_DATA_FILE).is_file():
         try:
-            scorer = scorer_from_data(
-                _read_json(package_dir, MODEL_DATA_FILE), reason="compiled (model.json)"
-            )
+            scorer = scorer_from_data(contents.document(MODEL_DATA_FILE), reason="compiled (model.json)")
         except ModelDataError as error:
             raise ModelLoadError(f"{package_dir}: {MODEL_DATA_FILE}: {error}") from None
         check_samples(package_dir, scorer, contents.samples)
@@ -98,10 +80,12 @@ def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> 
             f"{package_dir}: no {MODEL_DATA_FILE}, and model.joblib needs scikit-learn, which this "
             "install does not have; repackage the model with a release that writes model.json"
         )
-    from attrition.artifact import check_predictions, load_package  # unpickles: scikit-learn only
+    import joblib  # unpickles: scikit-learn only
+
+    from attrition.artifact import MODEL_FILE, ModelPackage, check_predictions
     from attrition.dataset import FEATURES
 
-    package = load_package(package_dir)
+    package = ModelPackage(contents, joblib.load(package_dir / MODEL_FILE))  # manifest checked above
     check_predictions(package)  # the recorded sample probabilities must reproduce here too
     fallback = build_scorer(package.model, FEATURES, [sample.profile for sample in contents.samples])
     return _state(contents, fallback)
