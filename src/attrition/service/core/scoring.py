@@ -76,9 +76,8 @@ def batch_answer(
     return prediction, row.probability
 
 
-async def live_probabilities(state: ModelState, employees: Sequence[EmployeeFeatures]) -> list[float] | None:
-    """The model's probabilities, or None when the scorer fails (the batch scores then answer)."""
-    rows = [employee.features() for employee in employees]
+async def live_probabilities(state: ModelState, rows: list[dict[str, object]]) -> list[float] | None:
+    """The model's probabilities for feature rows, or None when the scorer fails (batch scores answer)."""
     try:
         if state.scorer.compiled:
             return state.scorer.predict_many(rows)
@@ -104,7 +103,8 @@ async def score_employees(
     Raises NoAnswerError (nothing recorded) when some employee has neither a live nor a batch score,
     and AuditUnavailableError (answer 503) when the rows cannot be committed.
     """
-    probabilities = None if state is None else await live_probabilities(state, employees)
+    features = [employee.features() for employee in employees]  # scored and audited alike
+    probabilities = None if state is None else await live_probabilities(state, features)
     predictions: list[Prediction] = []
     scored: list[float] = []
     fallback_reason = None
@@ -136,12 +136,14 @@ async def score_employees(
             source=prediction.source,
             opt_out=employee.opt_out,
             employee_id=employee.employee_id,
-            inputs=employee.features(),
+            inputs=inputs,
             probability=probability,
             decision=prediction.decision,
             prediction_id=prediction.prediction_id,
         )
-        for employee, prediction, probability in zip(employees, predictions, scored, strict=True)
+        for employee, inputs, prediction, probability in zip(
+            employees, features, predictions, scored, strict=True
+        )
     ]
     await audit.record(rows)  # committed before anything is counted or answered
     for prediction in predictions:
