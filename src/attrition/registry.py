@@ -25,10 +25,11 @@ from typing import Any
 
 import yaml
 
+from attrition.lineage import PACKAGE_OUT, lock_outputs
 from attrition.params import ParamsError, load_params
 
 ARTIFACT = "attrition-model"
-PACKAGE_PATH = "models/attrition-model"
+PACKAGE_PATH = PACKAGE_OUT
 STAGES = ("staging", "prod")
 COMMAND_TIMEOUT_S = 300
 
@@ -170,12 +171,8 @@ def format_table(rows: list[VersionRow]) -> str:
 
 
 def lock_outs(lock: dict[str, Any]) -> dict[str, str]:
-    """Every output path in a parsed dvc.lock with its md5."""
-    return {
-        str(out["path"]): str(out.get("md5", ""))
-        for stage in (lock.get("stages") or {}).values()
-        for out in stage.get("outs") or []
-    }
+    """Every output path in a parsed dvc.lock with its md5 (lineage.lock_outputs, across stages)."""
+    return {path: md5 or "" for stage in lock_outputs(lock).values() for path, md5 in stage["outs"].items()}
 
 
 def build_lineage(
@@ -313,12 +310,14 @@ class Registry:
     def propose(self, bump: str) -> str:
         """Register HEAD's package (lineage JSON in the tag) and assign it `staging`; return the version."""
         self.check_publishable()
-        lineage = json.dumps(self.head_lineage(), sort_keys=True)
+        document = self.head_lineage()
         version_args = ["--version", "v1.0.0"] if not self.versions() else [f"--bump-{bump}"]
+        lineage = json.dumps(document, sort_keys=True)
         self.gto("register", ARTIFACT, "HEAD", *version_args, "--message", lineage)
-        head = run(["git", "rev-parse", "HEAD"], self.repo).stdout.strip()
+        head = document["code"]["commit"]
         version = max(
-            (row for row in self.rows() if row.commit == head), key=lambda row: row.registered_at
+            (row for row in version_rows(self.versions(), {}) if row.commit == head),
+            key=lambda row: row.registered_at,
         ).version
         self.gto(
             "assign",

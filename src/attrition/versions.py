@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from attrition.lineage import PACKAGE_OUT
+
 NAME_PREFIX = "dataset-v"
 POLL_S = 3.0
 
@@ -124,7 +126,7 @@ def with_model_versions(rows: list[VersionRow], repo: Path) -> list[VersionRow]:
 
     filled = []
     for row in rows:
-        text = dvc.api.read("models/attrition-model/metadata.json", repo=str(repo), rev=row.rev)
+        text = dvc.api.read(f"{PACKAGE_OUT}/metadata.json", repo=str(repo), rev=row.rev)
         metadata = json.loads(text)
         filled.append(VersionRow(**{**row.__dict__, "model_version": metadata["model_version"]}))
     return filled
