@@ -152,6 +152,58 @@ class EvalsetParams(_Section):
         return self
 
 
+# --- monitoring (issue 10) -------------------------------------------------------------------------
+
+Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*[smhdw]$")]
+
+
+class PsiThreshold(_Section):
+    """A PSI alert level that only applies once a window holds at least `min_rows` rows."""
+
+    min_rows: PositiveInt
+    psi: Annotated[float, Field(gt=0.0)]
+
+
+class DriftParams(_Section):
+    # Windows ending now, e.g. the last day and the last four days of traffic.
+    windows: list[Duration] = Field(default=["1d", "4d"], min_length=1)
+    # Measured on version-3 samples without drift: 200-row windows exceed 0.2 on some column 6% of the
+    # time, 500-row windows never did, and at 2,000 rows the 99th percentile is <= 0.04.
+    thresholds: list[PsiThreshold] = Field(
+        default=[PsiThreshold(min_rows=500, psi=0.2), PsiThreshold(min_rows=2000, psi=0.1)], min_length=1
+    )
+
+    @model_validator(mode="after")
+    def _thresholds_tighten(self) -> DriftParams:
+        rows = [t.min_rows for t in self.thresholds]
+        if rows != sorted(set(rows)):
+            raise ValueError("monitor.drift.thresholds must have strictly increasing min_rows")
+        return self
+
+
+class DecayParams(_Section):
+    max_drop: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05  # the plan's 5 pp
+    min_support: PositiveInt = 50  # positives (recall) or flagged rows (precision) before any verdict
+
+
+class FairnessParams(_Section):
+    max_gap: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05  # the plan's 5 pp
+    # A good model's true gap is ~2 pp; with >= 100 positives per band the lower-bound rule alerts on it in
+    # 2-4% of 3,000-row samples, with 35-70 per band in 7-10% (measured, 300 samples each).
+    min_positives_per_band: PositiveInt = 100
+
+
+class MonitorParams(_Section):
+    drift: DriftParams = DriftParams()
+    decay: DecayParams = DecayParams()
+    fairness: FairnessParams = FairnessParams()
+    labelled_since: Duration = "90d"  # predictions joined with outcomes for decay and fairness
+    bootstrap: Bootstrap = Bootstrap(n=2000, seed=11)
+    # Numeric reference columns keep at most this many values (evenly spaced quantiles beyond it).
+    reference_max_values: Annotated[int, Field(strict=True, ge=100, le=1_000_000)] = 10000
+    on_decay_timeout_s: PositiveInt = 7200
+
+
 class Params(_Section):
     version: PositiveInt
     generate: GenerateParams = GenerateParams()
@@ -160,7 +212,7 @@ class Params(_Section):
     package: PackageParams = PackageParams()
     gate: GateParams = GateParams()
     evalset: EvalsetParams = EvalsetParams()
-    monitor: MonitorParams = Field(default_factory=lambda: MonitorParams())
+    monitor: MonitorParams = MonitorParams()
 
 
 class ParamsError(ValueError):
@@ -221,61 +273,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{args.params}: ok (version {params.version}, model {params.train.model})")
     return 0
-
-
-# --- monitoring (issue 10) -------------------------------------------------------------------------
-
-Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*[smhdw]$")]
-
-
-class PsiThreshold(_Section):
-    """A PSI alert level that only applies once a window holds at least `min_rows` rows."""
-
-    min_rows: PositiveInt
-    psi: Annotated[float, Field(gt=0.0)]
-
-
-class DriftParams(_Section):
-    # Windows ending now, e.g. the last day and the last four days of traffic.
-    windows: list[Duration] = Field(default=["1d", "4d"], min_length=1)
-    # Measured on version-3 samples without drift: 200-row windows exceed 0.2 on some column 6% of the
-    # time, 500-row windows never did, and at 2,000 rows the 99th percentile is <= 0.04.
-    thresholds: list[PsiThreshold] = Field(
-        default=[PsiThreshold(min_rows=500, psi=0.2), PsiThreshold(min_rows=2000, psi=0.1)], min_length=1
-    )
-
-    @model_validator(mode="after")
-    def _thresholds_tighten(self) -> DriftParams:
-        rows = [t.min_rows for t in self.thresholds]
-        if rows != sorted(set(rows)):
-            raise ValueError("monitor.drift.thresholds must have strictly increasing min_rows")
-        return self
-
-
-class DecayParams(_Section):
-    max_drop: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05  # the plan's 5 pp
-    min_support: PositiveInt = 50  # positives (recall) or flagged rows (precision) before any verdict
-
-
-class FairnessParams(_Section):
-    max_gap: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05  # the plan's 5 pp
-    # A good model's true gap is ~2 pp; with >= 100 positives per band the lower-bound rule alerts on it in
-    # 2-4% of 3,000-row samples, with 35-70 per band in 7-10% (measured, 300 samples each).
-    min_positives_per_band: PositiveInt = 100
-
-
-class MonitorParams(_Section):
-    drift: DriftParams = DriftParams()
-    decay: DecayParams = DecayParams()
-    fairness: FairnessParams = FairnessParams()
-    labelled_since: Duration = "90d"  # predictions joined with outcomes for decay and fairness
-    bootstrap: Bootstrap = Bootstrap(n=2000, seed=11)
-    # Numeric reference columns keep at most this many values (evenly spaced quantiles beyond it).
-    reference_max_values: Annotated[int, Field(strict=True, ge=100, le=1_000_000)] = 10000
-    on_decay_timeout_s: PositiveInt = 7200
-
-
-Params.model_rebuild()  # Params names MonitorParams, defined after it
 
 
 if __name__ == "__main__":
