@@ -12,6 +12,7 @@ data were generated.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,14 +35,6 @@ class DropColumnImportance:
     standard_error: float
     folds: int
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "column": self.column,
-            "loss_increase": self.loss_increase,
-            "standard_error": self.standard_error,
-            "folds": self.folds,
-        }
-
 
 @dataclass(frozen=True)
 class Selection:
@@ -53,12 +46,8 @@ class Selection:
     tolerance_se: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "kept": self.kept,
-            "dropped": self.dropped,
-            "tolerance_se": self.tolerance_se,
-            "rounds": [[item.as_dict() for item in round_] for round_ in self.rounds],
-        }
+        """Plain data for the training record (the rounds' importances as dicts)."""
+        return dataclasses.asdict(self)
 
 
 def fold_log_losses(
