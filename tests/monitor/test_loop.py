@@ -73,7 +73,6 @@ def simulate_traffic(service: Service, version: int, rows: int, seed: int, outco
         ]
     )
     assert code == 0  # parity: the service answers every row the generator draws
-    service.wait_audited()
 
 
 def monitor(

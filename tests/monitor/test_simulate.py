@@ -39,7 +39,6 @@ def test_every_drawn_employee_is_answered_or_refused_and_has_an_outcome(
     outcomes = tmp_path / "outcomes.csv"
     code = _simulate(service, outcomes, "--population-version", "8", "--rows", "250", "--seed", "4242")
     printed = capsys.readouterr()
-    service.wait_audited()
     truth = pd.read_csv(outcomes)
     drawn = generate_frame(8, 250, seed=4242)
     assert truth["attrition"].tolist() == drawn["attrition"].tolist()

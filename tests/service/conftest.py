@@ -7,8 +7,10 @@ fixtures use live in tests/support/service.py.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,3 +60,9 @@ def audit_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "audit" / "audit.sqlite")
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.new_database()
+
+
+@pytest.fixture(scope="session")
+def metadata(model_package: Path) -> dict[str, Any]:
+    """The served package's metadata.json."""
+    return json.loads((model_package / "metadata.json").read_text())

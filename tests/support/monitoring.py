@@ -85,25 +85,6 @@ class Service:
     audit_db: Path
     token_file: Path
 
-    def wait_audited(self, timeout_s: float = 30.0) -> None:
-        """Wait until every answered prediction is committed to the audit store.
-
-        The service answers before its writer thread commits the audit row (issue 12 changes that), so
-        a monitor run straight after traffic could read a store that is still behind.
-        """
-        import httpx
-        from prometheus_client.parser import text_string_to_metric_families
-
-        def caught_up() -> bool:
-            text = httpx.get(f"{self.url}/metrics", timeout=5.0).text
-            totals = {"attrition_predictions": 0.0, "attrition_audit_records_written": 0.0}
-            for family in text_string_to_metric_families(text):
-                if family.name in totals:
-                    totals[family.name] = sum(s.value for s in family.samples if s.name.endswith("_total"))
-            return totals["attrition_predictions"] == totals["attrition_audit_records_written"]
-
-        wait_until(caught_up, "the audit store to hold every answered prediction", timeout_s=timeout_s)
-
 
 @contextlib.contextmanager
 def serve(package: Path, scores: Path, workdir: Path) -> Iterator[Service]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +11,6 @@ from attrition.service.schemas import MAX_BATCH
 from tests.support.service import (
     Server,
 )
-
-
-@pytest.fixture(scope="module")
-def metadata(model_package: Path) -> dict[str, Any]:
-    return json.loads((model_package / "metadata.json").read_text())
 
 
 def test_openapi_docs_and_role_enum(live: Server, metadata: dict[str, Any]) -> None:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.support.service import (
     SAMPLE_EMPLOYEE,
@@ -16,11 +13,6 @@ from tests.support.service import (
     serve_in_thread,
     settings_for,
 )
-
-
-@pytest.fixture(scope="module")
-def metadata(model_package: Path) -> dict[str, Any]:
-    return json.loads((model_package / "metadata.json").read_text())
 
 
 def test_health_ready_and_metrics(live: Server, metadata: dict[str, Any]) -> None:

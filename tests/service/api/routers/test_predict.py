@@ -33,11 +33,6 @@ def pipeline(model_package: Path) -> Any:
     return joblib.load(model_package / "model.joblib")
 
 
-@pytest.fixture(scope="module")
-def metadata(model_package: Path) -> dict[str, Any]:
-    return json.loads((model_package / "metadata.json").read_text())
-
-
 def _expected(pipeline: Any, row: dict[str, Any]) -> float:
     frame = pd.DataFrame([row])[["age", "job_role", "monthly_income", "years_at_company"]]
     return float(pipeline.predict_proba(frame)[0, 1])
