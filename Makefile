@@ -45,9 +45,10 @@ lineage: install  ## which data, code and params made the workspace's model (REV
 test: install-dev lint typecheck  ## lint, type check and the whole test suite
 	pytest
 
-lint:  ## ruff lint and format check
+lint:  ## ruff lint and format check, and the package's import contract (import-linter, pyproject.toml)
 	ruff check src tests bench
 	ruff format --check src tests bench
+	lint-imports --no-cache
 
 typecheck:  ## mypy on src/
 	mypy src

@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from attrition.confidence import group_recall
 from attrition.dataset import FEATURES, TARGET, age_band_labels, holdout_split
-from attrition.evaluate import calibration_error, thresholded_metrics
-from attrition.generate import attrition_probability, generate_frame
+from attrition.method.confidence import group_recall
+from attrition.method.evaluation import calibration_error, thresholded_metrics
+from attrition.method.fitting import fit_model
+from attrition.method.synthetic import attrition_probability, generate_frame
 from attrition.params import Params, load_params
-from attrition.train import fit_model
 
 FRESH_SEED_BASE = 987_654  # the pipeline seeds with 1234 + version; these never collide for v <= 10
 MAX_GAP_PP = 2.0

@@ -17,7 +17,7 @@ import pandas as pd
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from attrition.artifact import load_package
+from attrition.modelpkg.artifact import load_package
 
 
 class Employee(BaseModel):

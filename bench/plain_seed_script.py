@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, precision_score, recall_score
 from sklearn.model_selection import train_test_split
 
-from attrition.generate import generate_frame
+from attrition.method.synthetic import generate_frame
 
 
 def main() -> None:

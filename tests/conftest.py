@@ -44,12 +44,18 @@ def run_stages(workdir: Path, version: int = 3) -> Path:
     shutil.copy(REPO_ROOT / "params.yaml", workdir / "params.yaml")
     data = f"data/employee_attrition_v{version}.csv"
     py = [sys.executable, "-m"]
-    run([*py, "attrition.generate", "--params", "params.yaml", "--out", data], workdir)
+    run([*py, "attrition.pipeline.generate", "--params", "params.yaml", "--out", data], workdir)
     common = ["--params", "params.yaml", "--data", data, "--model", "models/model.joblib"]
-    run([*py, "attrition.train", *common, "--record", "models/train.json"], workdir)
-    run([*py, "attrition.evaluate", *common, "--record", "models/train.json", "--live", "metrics"], workdir)
+    run([*py, "attrition.pipeline.train", *common, "--record", "models/train.json"], workdir)
+    run(
+        [*py, "attrition.pipeline.evaluate", *common, "--record", "models/train.json", "--live", "metrics"],
+        workdir,
+    )
     evalset = f"data/evalset_v{version}.csv"
-    run([*py, "attrition.evalset", "--params", "params.yaml", "--data", data, "--out", evalset], workdir)
+    run(
+        [*py, "attrition.pipeline.evalset", "--params", "params.yaml", "--data", data, "--out", evalset],
+        workdir,
+    )
     package_outputs = [
         "--metrics",
         "metrics/metrics.json",
@@ -59,7 +65,7 @@ def run_stages(workdir: Path, version: int = 3) -> Path:
         "models/attrition-model",
     ]
     run(
-        [*py, "attrition.package", *common, "--record", "models/train.json", *package_outputs],
+        [*py, "attrition.pipeline.package", *common, "--record", "models/train.json", *package_outputs],
         workdir,
     )
     return workdir

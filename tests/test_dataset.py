@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from attrition import train
 from attrition.dataset import COLUMNS, DatasetError, age_band_labels, holdout_split, read_dataset
-from attrition.generate import generate_frame
+from attrition.method.synthetic import generate_frame
+from attrition.pipeline import train
 
 GOOD = "age,job_role,monthly_income,years_at_company,attrition\n"
 

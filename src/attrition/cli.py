@@ -22,22 +22,42 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = (
     # the DVC stages (dvc.yaml runs them; by hand they rebuild one output)
-    Command("generate", "attrition.generate", "stage: draw one dataset version as CSV"),
-    Command("train", "attrition.train", "stage: fit the model with CV-chosen hyperparameters and threshold"),
-    Command("evaluate", "attrition.evaluate", "stage: hold-out metrics, intervals and plots (dvclive)"),
-    Command("package", "attrition.package", "stage: assemble and verify the model package"),
-    Command("score", "attrition.score", "stage: nightly batch scores, the service's fallback"),
-    Command("evalset", "attrition.evalset", "stage: labelled rows no model trained on, for the gate"),
+    Command("generate", "attrition.pipeline.generate", "stage: draw one dataset version as CSV"),
+    Command(
+        "train",
+        "attrition.pipeline.train",
+        "stage: fit the model with CV-chosen hyperparameters and threshold",
+    ),
+    Command(
+        "evaluate", "attrition.pipeline.evaluate", "stage: hold-out metrics, intervals and plots (dvclive)"
+    ),
+    Command("package", "attrition.pipeline.package", "stage: assemble and verify the model package"),
+    Command("score", "attrition.pipeline.score", "stage: nightly batch scores, the service's fallback"),
+    Command(
+        "evalset", "attrition.pipeline.evalset", "stage: labelled rows no model trained on, for the gate"
+    ),
     # checks and lineage
     Command("params", "attrition.params", "check params.yaml without running anything"),
-    Command("verify", "attrition.verify", "check a package's hashes, then its sample predictions"),
-    Command("lineage", "attrition.lineage", "which data, code and params made the model, at a revision"),
-    Command("plots", "attrition.plots", "render every DVC plot to PNG/SVG offline"),
-    Command("versions", "attrition.versions", "one DVC experiment per dataset version, one lineage table"),
+    Command("verify", "attrition.modelpkg.verify", "check a package's hashes, then its sample predictions"),
+    Command(
+        "lineage", "attrition.lifecycle.lineage", "which data, code and params made the model, at a revision"
+    ),
+    Command("plots", "attrition.lifecycle.plots", "render every DVC plot to PNG/SVG offline"),
+    Command(
+        "versions",
+        "attrition.lifecycle.versions",
+        "one DVC experiment per dataset version, one lineage table",
+    ),
     # registry and deployment
-    Command("gate", "attrition.gate", "promotion gate: candidate vs production on shared rows"),
-    Command("registry", "attrition.registry", "show / propose / promote / rollback model versions (GTO)"),
-    Command("deploy", "attrition.deploy", "fetch, verify and swap in a stage's package; reload the service"),
+    Command("gate", "attrition.lifecycle.gate", "promotion gate: candidate vs production on shared rows"),
+    Command(
+        "registry", "attrition.lifecycle.registry", "show / propose / promote / rollback model versions (GTO)"
+    ),
+    Command(
+        "deploy",
+        "attrition.lifecycle.deploy",
+        "fetch, verify and swap in a stage's package; reload the service",
+    ),
     # monitoring
     Command("monitor", "attrition.monitor.run", "drift, decay and fairness verdicts from the audit store"),
     Command("simulate", "attrition.monitor.simulate", "send a dataset version's employees to a service"),

@@ -19,6 +19,15 @@ FEATURES: list[str] = ["age", "job_role", "monthly_income", "years_at_company"]
 TARGET = "attrition"
 COLUMNS: list[str] = [*FEATURES, TARGET]
 
+# The seed exercise seeds dataset version V with ``np.random.seed(1234 + V)``. Training data follows
+# that rule; every fresh labelled sample (the gate's rows, the simulator, the benchmarks) must avoid it.
+TRAINING_SEED_BASE = 1234
+
+
+def training_seed(version: int) -> int:
+    """The seed the pipeline draws dataset version `version` with (the seed exercise's rule)."""
+    return TRAINING_SEED_BASE + version
+
 
 class DatasetError(ValueError):
     """A dataset that does not have the documented columns and types."""

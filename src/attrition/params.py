@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from attrition.dataset import TRAINING_SEED_BASE
+
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
@@ -44,12 +46,12 @@ class ThresholdPolicy(_Section):
     min_recall: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
     # Optional slack: the chosen threshold's CV recall minus this many binomial standard errors must
     # still reach min_recall. The out-of-fold recall rests on ~100 positives (a 4-5 pp standard error);
-    # carrying the threshold by flag share (train.transfer_threshold) already keeps the promise there.
+    # carrying the threshold by flag share (fitting.transfer_threshold) already keeps the promise there.
     recall_margin_se: Annotated[float, Field(ge=0.0, le=5.0)] = 0.0
 
 
 class ColumnSelection(_Section):
-    """Which input columns the model may use, chosen by attrition.selection on the CV rows."""
+    """Which input columns the model may use, chosen by attrition.method.selection on the CV rows."""
 
     method: Literal["none", "drop_column"] = "drop_column"
     # A column stays only if dropping it raises the CV log loss by more than this many standard errors.
@@ -59,7 +61,7 @@ class ColumnSelection(_Section):
 
 
 class CalibrationParams(_Section):
-    """The strictly increasing recalibration map fitted on out-of-fold scores (attrition.calibration)."""
+    """The strictly increasing recalibration map fitted on out-of-fold scores (method.calibration)."""
 
     method: Literal["none", "platt", "isotonic"] = "isotonic"
 
@@ -147,8 +149,8 @@ class EvalsetParams(_Section):
 
     @model_validator(mode="after")
     def _never_the_training_seed(self) -> EvalsetParams:
-        if self.seed_base == 1234:
-            raise ValueError("seed_base 1234 is the training data's seed base; pick another")
+        if self.seed_base == TRAINING_SEED_BASE:
+            raise ValueError(f"seed_base {TRAINING_SEED_BASE} is the training data's seed base; pick another")
         return self
 
 

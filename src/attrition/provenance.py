@@ -49,7 +49,7 @@ EXCLUDE_GENERATED = (":!dvc.lock", ":!metrics")
 def code_identity() -> CodeIdentity:
     """Hash every project module loaded in this process (call at the end of a stage's work).
 
-    Modules are found by file, not by name, so a stage run as ``python -m attrition.train`` (named
+    Modules are found by file, not by name, so a stage run as ``python -m attrition.pipeline.train`` (named
     ``__main__``) and as ``attrition train`` record the same identity.
     """
     import attrition

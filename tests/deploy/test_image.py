@@ -101,7 +101,7 @@ def built(
         [
             sys.executable,
             "-m",
-            "attrition.score",
+            "attrition.pipeline.score",
             "--package",
             str(model_package),
             "--data",

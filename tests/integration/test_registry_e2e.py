@@ -108,7 +108,7 @@ def gate(world: dict[str, Path], candidate: Path, data: Path) -> subprocess.Comp
     out = candidate.parent / f"{candidate.name}-gate.json"
     args = ["--candidate", str(candidate), "--production", str(world["prod_package"]), "--data", str(data)]
     return run(
-        [*PY, "attrition.gate", *args, "--params", "params.yaml", "--out", str(out)],
+        [*PY, "attrition.lifecycle.gate", *args, "--params", "params.yaml", "--out", str(out)],
         world["repo"],
         check=False,
     )
@@ -140,12 +140,12 @@ def test_a_candidate_trained_on_shuffled_labels_fails(world: dict[str, Path]) ->
         "--record",
         "models/train.json",
     ]
-    run([*PY, "attrition.train", *common], work)
-    run([*PY, "attrition.evaluate", *common, "--live", "metrics"], work)
+    run([*PY, "attrition.pipeline.train", *common], work)
+    run([*PY, "attrition.pipeline.evaluate", *common, "--live", "metrics"], work)
     run(
         [
             *PY,
-            "attrition.package",
+            "attrition.pipeline.package",
             *common,
             "--metrics",
             "metrics/metrics.json",
@@ -199,7 +199,7 @@ def predict_version(port: int, token: str) -> str:
 def served(world: dict[str, Path]) -> Iterator[dict[str, Any]]:
     """`attrition serve` on 127.0.0.1 reading DIR/current, after a first `attrition deploy`."""
     serving, repo = world["root"] / "serving", world["repo"]
-    deployed = run([*PY, "attrition.deploy", "--stage", "prod", "--to", str(serving)], repo)
+    deployed = run([*PY, "attrition.lifecycle.deploy", "--stage", "prod", "--to", str(serving)], repo)
     assert "deploy: prod is v1.0.0" in deployed.stdout
     env = {**stage_env(), "ATTRITION_JWT_SECRET": SECRET}
     token = subprocess.run(
@@ -290,7 +290,7 @@ def test_gate_promote_deploy_and_rollback_a_live_service(
     deployed = run(
         [
             *PY,
-            "attrition.deploy",
+            "attrition.lifecycle.deploy",
             "--stage",
             "prod",
             "--to",
@@ -312,7 +312,7 @@ def test_gate_promote_deploy_and_rollback_a_live_service(
     run(
         [
             *PY,
-            "attrition.deploy",
+            "attrition.lifecycle.deploy",
             "--stage",
             "prod",
             "--to",

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attrition.confidence import Estimate, group_recall
+from attrition.method.confidence import Estimate, group_recall
+from attrition.method.psi import profile_column
+from attrition.modelpkg.reference import Baseline, Reference
 from attrition.monitor.checks import (
     applicable_threshold,
     decay_check,
@@ -18,8 +20,6 @@ from attrition.monitor.checks import (
     worst,
 )
 from attrition.params import MonitorParams, PsiThreshold
-from attrition.psi import profile_column
-from attrition.reference import Baseline, Reference
 
 THRESHOLDS = [PsiThreshold(min_rows=500, psi=0.2), PsiThreshold(min_rows=2000, psi=0.1)]
 BASELINE = Baseline(0.34, 0.33, 0.35, 7500)

@@ -109,7 +109,7 @@ def monitor(
 
 
 def deploy(repo: Path, serving: Path, *extra: str) -> str:
-    deployed = run([*PY, "attrition.deploy", "--stage", "prod", "--to", str(serving), *extra], repo)
+    deployed = run([*PY, "attrition.lifecycle.deploy", "--stage", "prod", "--to", str(serving), *extra], repo)
     print(deployed.stdout)
     return deployed.stdout
 

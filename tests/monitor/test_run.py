@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from attrition.artifact import MANIFEST, load_package, manifest_text
 from attrition.dataset import FEATURES
-from attrition.generate import generate_frame
+from attrition.method.synthetic import generate_frame
+from attrition.modelpkg.artifact import MANIFEST, load_package, manifest_text
 from attrition.monitor.run import main
 from attrition.monitor.simulate import draw_population, outcomes_csv
 from tests.support.monitoring import audited_rows, package_with_reference, write_store

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from attrition.generate import generate_frame
+from attrition.method.synthetic import generate_frame
 from attrition.monitor.simulate import main
 from attrition.service.schemas import MIN_AGE, EmployeeFeatures
 from tests.support.monitoring import Service, package_with_reference, scores_for, serve

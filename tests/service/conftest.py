@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from attrition.score import main as score_main
+from attrition.pipeline.score import main as score_main
 from tests.support.postgres import PostgresServer
 from tests.support.service import Server, make_token, serve_in_thread, settings_for
 

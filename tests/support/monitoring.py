@@ -1,7 +1,7 @@
 """Builders for the monitoring tests: a package carrying reference.json, and a live `attrition serve`.
 
 `package_with_reference` does what the package stage will do once it calls
-`attrition.reference.build_reference` (the lead wires that in): freeze the training rows'
+`attrition.modelpkg.reference.build_reference` (the lead wires that in): freeze the training rows'
 profile and the decay baselines into the package, then rewrite the manifest. The baselines come from a
 large fresh labelled sample of the package's dataset version, standing in for the evaluation-data stage
 of issue 9 (a 160-row hold-out is too noisy to judge a 5 pp drop against).
@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attrition.artifact import load_package, seal
 from attrition.audit.records import PredictionRow
 from attrition.audit.writer import AuditStore
 from attrition.dataset import FEATURES, holdout_split, read_dataset
-from attrition.generate import generate_frame
-from attrition.reference import REFERENCE_FILE, baselines_from_labelled, build_reference
+from attrition.method.synthetic import generate_frame
+from attrition.modelpkg.artifact import load_package, seal
+from attrition.modelpkg.reference import REFERENCE_FILE, baselines_from_labelled, build_reference
 from attrition.service.core.tokens import SCOPE_PREDICT, mint_token
 from tests.support.service import free_port
 
@@ -139,7 +139,7 @@ def serve(package: Path, scores: Path, workdir: Path) -> Iterator[Service]:
 
 def scores_for(package: Path, dataset_csv: Path, out: Path) -> Path:
     """The score stage's batch scores for `package` (the service's fallback file)."""
-    from attrition.score import main as score_main
+    from attrition.pipeline.score import main as score_main
 
     assert score_main(["--package", str(package), "--data", str(dataset_csv), "--out", str(out)]) == 0
     return out

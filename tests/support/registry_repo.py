@@ -44,7 +44,7 @@ def build_commit_push(repo: Path, message: str) -> None:
 
 
 def registry(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run([*PY, "attrition.registry", *args], repo, check=check)
+    return run([*PY, "attrition.lifecycle.registry", *args], repo, check=check)
 
 
 def stages(repo: Path) -> dict[str, str | None]:

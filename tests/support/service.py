@@ -26,7 +26,7 @@ import httpx
 import jwt
 import uvicorn
 
-from attrition.artifact import seal
+from attrition.modelpkg.artifact import seal
 from attrition.service.app import create_app
 from attrition.service.core.runtime import ServiceRuntime
 from attrition.service.settings import ServiceSettings
@@ -260,14 +260,14 @@ def stored_rows(audit_db: str, sql: str) -> list[dict[str, Any]]:
 
 def model_json(package: Path) -> dict[str, Any]:
     """The data-only model the package stage wrote (what the serving image loads)."""
-    from attrition.artifact import MODEL_DATA_FILE
+    from attrition.modelpkg.artifact import MODEL_DATA_FILE
 
     return dict(json.loads((package / MODEL_DATA_FILE).read_text(encoding="utf-8")))
 
 
 def drop_model_json(package: Path) -> None:
     """Make a package copy look like one from before model.json existed (joblib only), resealed."""
-    from attrition.artifact import MODEL_DATA_FILE
+    from attrition.modelpkg.artifact import MODEL_DATA_FILE
 
     (package / MODEL_DATA_FILE).unlink()
     seal(package)

@@ -15,11 +15,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from attrition.confidence import Estimate, GroupRecall, group_recall, recall_precision
 from attrition.dataset import FEATURES, age_band_labels
+from attrition.method.confidence import Estimate, GroupRecall, group_recall, recall_precision
+from attrition.method.psi import ColumnProfile, psi
+from attrition.modelpkg.reference import SCORE, Baseline, Reference
 from attrition.params import MonitorParams, PsiThreshold
-from attrition.psi import ColumnProfile, psi
-from attrition.reference import SCORE, Baseline, Reference
 
 Verdict = Literal["ok", "alert", "insufficient_data"]
 VERDICTS: tuple[Verdict, ...] = ("ok", "alert", "insufficient_data")

@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from attrition.artifact import PackageError, read_package
 from attrition.atomic import atomic_write_text
+from attrition.modelpkg.artifact import PackageError, read_package
+from attrition.modelpkg.reference import ProfileError, Reference, reference_of
 from attrition.monitor.checks import CheckResult, drift_checks, duration_seconds, labelled_checks, worst
 from attrition.monitor.exposition import build_registry, write_textfile
 from attrition.monitor.predictions import InputError, join_outcomes, read_outcomes, read_predictions
 from attrition.params import Params, ParamsError, load_params
-from attrition.reference import ProfileError, Reference, reference_of
 
 
 def monitor(

@@ -27,8 +27,8 @@ from typing import Any
 import pandas as pd
 
 from attrition.atomic import atomic_write_text
-from attrition.dataset import FEATURES, TARGET
-from attrition.generate import generate_frame
+from attrition.dataset import FEATURES, TARGET, training_seed
+from attrition.method.synthetic import generate_frame
 
 BATCH = 100  # the service's MAX_BATCH
 REQUEST_TIMEOUT_S = 30.0
@@ -160,14 +160,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="generator seed (default: a fresh random one, printed)")
     args = parser.parse_args(argv)
     seed = args.seed
-    while seed is None or (args.seed is None and seed == 1234 + args.population_version):
+    while seed is None or (args.seed is None and seed == training_seed(args.population_version)):
         seed = secrets.randbelow(2**31 - 1) + 1  # fresh, and never the pipeline's training seed
     problems = []
     if args.population_version < 1:
         problems.append(f"--population-version {args.population_version}: use a dataset version >= 1")
     if not 1 <= args.rows <= 1_000_000:
         problems.append(f"--rows {args.rows}: use 1 to 1000000")
-    if seed == 1234 + args.population_version or not 0 <= seed < 2**32:
+    if seed == training_seed(args.population_version) or not 0 <= seed < 2**32:
         problems.append(
             f"--seed {seed}: use 0..2**32-1 other than the pipeline's training seed 1234 + version"
         )

@@ -11,8 +11,8 @@ import joblib
 import pandas as pd
 import pytest
 
-from attrition.artifact import PackageError
 from attrition.dataset import FEATURES
+from attrition.modelpkg.artifact import PackageError
 from attrition.service.core.model_state import MODEL_DATA_FILE, ModelLoadError, load_model_state
 from tests.support.service import SAMPLE_EMPLOYEE, drop_model_json, model_json, rewrite_manifest, tamper
 

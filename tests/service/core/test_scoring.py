@@ -14,7 +14,7 @@ import pytest
 from attrition.audit.errors import AuditUnavailableError
 from attrition.audit.records import PredictionRow
 from attrition.audit.writer import StoreHealth
-from attrition.scorer import Row
+from attrition.modelpkg.scorer import Row
 from attrition.service.core.batch_scores import BatchScoreRow, BatchScores
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelState

@@ -1,6 +1,6 @@
 """The model the service serves: one immutable ModelState built from a verified package.
 
-The package's model.json (the scorer's numbers, see attrition.scorer) is what the service loads:
+The package's model.json (the scorer's numbers, see attrition.modelpkg.scorer) is what the service loads:
 its hash is checked against the manifest first and its probabilities against the recorded
 samples second, and no pickle is ever opened. An older package without model.json is served
 through model.joblib only where scikit-learn is installed; elsewhere (the serving image) it is
@@ -14,14 +14,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from attrition.artifact import (
+from attrition.modelpkg.artifact import (
     MODEL_DATA_FILE,
     PackageContents,
     Sample,
     read_package,
     sample_mismatch,
 )
-from attrition.scorer import CompiledScorer, ModelDataError, PipelineScorer, build_scorer, scorer_from_data
+from attrition.modelpkg.scorer import (
+    CompiledScorer,
+    ModelDataError,
+    PipelineScorer,
+    build_scorer,
+    scorer_from_data,
+)
 
 
 class ModelLoadError(Exception):
@@ -65,7 +71,7 @@ def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> 
     """Verify and load a package: model.json when present, else model.joblib if allowed.
 
     `allow_pickle` defaults to "scikit-learn is installed". Raises ModelLoadError or
-    attrition.artifact.PackageError with a one-line reason on any failure.
+    attrition.modelpkg.artifact.PackageError with a one-line reason on any failure.
     """
     contents = read_package(package_dir)  # every hash before any file is parsed; never unpickles
     if (package_dir / MODEL_DATA_FILE).is_file():
@@ -82,8 +88,8 @@ def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> 
         )
     import joblib  # unpickles: scikit-learn only
 
-    from attrition.artifact import MODEL_FILE, ModelPackage, check_predictions
     from attrition.dataset import FEATURES
+    from attrition.modelpkg.artifact import MODEL_FILE, ModelPackage, check_predictions
 
     package = ModelPackage(contents, joblib.load(package_dir / MODEL_FILE))  # manifest checked above
     check_predictions(package)  # the recorded sample probabilities must reproduce here too

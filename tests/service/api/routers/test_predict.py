@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from attrition.dataset import FEATURES
-from attrition.scorer import (
+from attrition.modelpkg.scorer import (
     PipelineScorer,
 )
 from attrition.service.core.runtime import build_runtime

@@ -1,0 +1,413 @@
+"""The model package format: its files, its typed records, and how a package is written, checked and loaded.
+
+Train, evaluate, package, score, verify, the registry, the gate and the service all read or write
+packages; this module is the one place that knows the layout, so a field is renamed once and a reader
+never indexes a dict by a string it guessed. Loading a joblib file runs code, so nothing is unpickled
+before every file's SHA-256 matches the manifest and no file is missing or extra.
+
+The records hold content identities only (hashes, params, pinned versions): a package is a pure
+function of code, params and data, so rebuilding a commit on any machine gives the same bytes. When
+and where a build ran belongs to the run record (attrition.lifecycle.lineage), not here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from attrition.provenance import CodeIdentity
+
+MANIFEST = "MANIFEST.sha256"
+MODEL_FILE = "model.joblib"
+# The same model as plain numbers (attrition.modelpkg.scorer): what the service loads, never unpickling.
+MODEL_DATA_FILE = "model.json"
+METADATA_FILE = "metadata.json"
+REFERENCE_FILE = (
+    "reference.json"  # what the monitor compares live traffic with (attrition.modelpkg.reference)
+)
+SCHEMA_FILE = "input_schema.json"
+SAMPLES_FILE = "samples.json"
+REQUIREMENTS_FILE = "requirements.txt"
+CARD_FILE = "README.md"
+PREDICTION_TOLERANCE = 1e-9
+
+
+class PackageError(Exception):
+    """A package that is incomplete, altered, or whose model disagrees with its recorded samples."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sample(_Record):
+    """A training row and the probability the in-memory model gave it before serialization."""
+
+    profile: dict[str, Any]
+    probability: float
+
+
+class CvSummary(_Record):
+    folds: int
+    seed: int
+    rows: int
+    scores: dict[str, dict[str, float]]  # metric -> {"mean", "std"} at the chosen grid point
+    threshold_metrics: dict[str, float]  # out-of-fold precision and recall at the chosen threshold
+
+
+class ThresholdChoice(_Record):
+    """The decision threshold: the policy's pick on out-of-fold scores, carried to the final model."""
+
+    policy: str
+    min_recall: float
+    value: float  # decide score >= value, on the shipped model's scores
+    cv_value: float | None = None  # the policy's pick on the out-of-fold scores
+    flag_rate: float | None = None  # share of training rows flagged, kept by the carried threshold
+
+
+class Split(_Record):
+    test_size: float
+    seed: int
+
+
+class TrainingRecord(_Record):
+    """What train hands to evaluate and package (models/train.json): deterministic, no wall time."""
+
+    input_schema: dict[str, Any]
+    samples: list[Sample]
+    model_family: str
+    hyperparameters: dict[str, Any]
+    hyperparameter_grid: dict[str, list[Any]]
+    split: Split
+    training_rows: int
+    cv: CvSummary
+    threshold: ThresholdChoice
+    # the columns the model uses, the selection rounds' importances and the recalibration knots
+    method: dict[str, Any]
+    code: CodeIdentity
+
+
+class DatasetInfo(_Record):
+    version: int
+    path: str
+    md5: str
+    sha256: str
+    rows: int
+    positives: int
+    positive_rate: float
+    generator: dict[str, int]
+
+
+class ModelInfo(_Record):
+    file: str
+    sha256: str
+    md5: str
+    family: str
+    hyperparameters: dict[str, Any]
+    hyperparameter_grid: dict[str, list[Any]]
+    threshold_policy: dict[str, Any]
+
+
+class Features(_Record):
+    order: list[str]
+    numeric: list[str]
+    categorical: list[str]
+    job_roles: list[str]
+
+
+class Environment(_Record):
+    """The identity of the build environment: Python minor version, OS, architecture, pinned libraries.
+
+    Not the kernel build string or the patch release: those differ between machines that build the
+    same bytes, and recording them would make the package a function of the machine.
+    """
+
+    python: str
+    os: str
+    machine: str
+    libraries: dict[str, str]
+
+
+class PackageMetadata(_Record):
+    """metadata.json: the lineage of one model version."""
+
+    artifact: str
+    model_version: str
+    decision_threshold: float
+    dataset: DatasetInfo
+    model: ModelInfo
+    features: Features
+    split: dict[str, Any]
+    cv: CvSummary
+    method: dict[str, Any]
+    metrics: dict[str, Any]
+    environment: Environment
+    code: dict[str, CodeIdentity]  # stage name -> the code that ran it
+    params: dict[str, Any]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def md5_file(path: Path) -> str:
+    """MD5 as DVC records it, so a package's dataset hash can be matched against dvc.lock."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_md5(package_dir: Path) -> str:
+    """The directory hash DVC records for the package in dvc.lock (``<md5>.dir``).
+
+    DVC hashes a directory as the md5 of its sorted JSON listing of (file md5, relative path); the
+    same value here lets gate.json be matched against dvc.lock and the registry's tags.
+    """
+    listing = sorted(
+        (
+            {"md5": md5_file(path), "relpath": path.relative_to(package_dir).as_posix()}
+            for path in package_dir.rglob("*")
+            if path.is_file()
+        ),
+        key=lambda entry: entry["relpath"],
+    )
+    encoded = json.dumps(listing, sort_keys=True).encode("utf-8")
+    return hashlib.md5(encoded, usedforsecurity=False).hexdigest() + ".dir"
+
+
+def json_text(document: Any) -> str:
+    """The one JSON layout for package and record files: sorted keys, so equal content is equal bytes."""
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def read_record(path: Path) -> TrainingRecord:
+    """Read models/train.json; a record from other code is a one-line PackageError naming the field."""
+    try:
+        return TrainingRecord.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PackageError(f"{path}: unreadable ({error.strerror or error})") from None
+    except ValidationError as error:
+        raise PackageError(f"{path}: not a training record ({_first_error(error)})") from None
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"{where}: {first['msg']}"
+
+
+def manifest_text(package_dir: Path) -> str:
+    """The manifest for every file under `package_dir` (itself excluded), sorted by path."""
+    files = sorted(
+        p for p in package_dir.rglob("*") if p.is_file() and p.relative_to(package_dir) != Path(MANIFEST)
+    )
+    return "".join(f"{sha256_file(p)}  {p.relative_to(package_dir).as_posix()}\n" for p in files)
+
+
+def write_documents(staging: Path, documents: dict[str, Any]) -> None:
+    """Write JSON documents (name -> content) into a package being assembled."""
+    for name, document in documents.items():
+        (staging / name).write_text(json_text(document), encoding="utf-8")
+
+
+def seal(staging: Path) -> None:
+    """Write the manifest over every file already in `staging`: the last step of assembling a package."""
+    (staging / MANIFEST).write_text(manifest_text(staging), encoding="utf-8")
+
+
+def check_manifest(package_dir: Path) -> None:
+    """Raise PackageError unless every file matches the manifest and nothing is missing or extra."""
+    if not package_dir.is_dir():
+        raise PackageError(f"{package_dir}: not a package directory")
+    manifest_path = package_dir / MANIFEST
+    if not manifest_path.is_file():
+        raise PackageError(f"{package_dir}: no {MANIFEST}; refusing to load an unverifiable package")
+    expected: dict[str, str] = {}
+    for number, line in enumerate(manifest_path.read_text(encoding="utf-8").splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or not name or ".." in Path(name).parts:
+            raise PackageError(f"{manifest_path}: line {number} is not '<sha256>  <file>'")
+        expected[name] = digest
+    present = {
+        p.relative_to(package_dir).as_posix()
+        for p in package_dir.rglob("*")
+        if p.is_file() and p != manifest_path
+    }
+    missing = sorted(set(expected) - present)
+    if missing:
+        raise PackageError(f"{package_dir}: file {missing[0]} is listed in {MANIFEST} but missing")
+    extra = sorted(present - set(expected))
+    if extra:
+        raise PackageError(f"{package_dir}: unexpected file {extra[0]} is not in {MANIFEST}")
+    for name, digest in sorted(expected.items()):
+        actual = sha256_file(package_dir / name)
+        if actual != digest:
+            raise PackageError(
+                f"{package_dir}: file {name} was changed (sha256 {actual[:12]}…, "
+                f"manifest says {digest[:12]}…)"
+            )
+
+
+def _read_json(package_dir: Path, name: str) -> Any:
+    try:
+        return json.loads((package_dir / name).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise PackageError(f"{package_dir}: {name} is unreadable ({error})") from None
+
+
+@dataclass(frozen=True)
+class PackageContents:
+    """A package whose manifest has been checked; nothing in it has been unpickled."""
+
+    path: Path
+    metadata: PackageMetadata
+    input_schema: dict[str, Any]
+    samples: list[Sample]
+
+    @property
+    def model_version(self) -> str:
+        return self.metadata.model_version
+
+    @property
+    def decision_threshold(self) -> float:
+        return self.metadata.decision_threshold
+
+    @property
+    def job_roles(self) -> list[str]:
+        return list(self.metadata.features.job_roles)
+
+    def document(self, name: str) -> Any:
+        """Any other JSON file of the package (already covered by the manifest check)."""
+        return _read_json(self.path, name)
+
+
+def read_package(package_dir: Path) -> PackageContents:
+    """Check the manifest, then read and validate the records. Never unpickles."""
+    check_manifest(package_dir)
+    try:
+        metadata = PackageMetadata.model_validate(_read_json(package_dir, METADATA_FILE))
+        samples = [Sample.model_validate(item) for item in _read_json(package_dir, SAMPLES_FILE)]
+    except ValidationError as error:
+        where = f"{METADATA_FILE} or {SAMPLES_FILE}"
+        raise PackageError(f"{package_dir}: {where}: {_first_error(error)}") from None
+    schema = _read_json(package_dir, SCHEMA_FILE)
+    return PackageContents(package_dir, metadata, schema, samples)
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """A verified package with its scikit-learn model loaded."""
+
+    contents: PackageContents
+    model: Any
+
+    @property
+    def path(self) -> Path:
+        return self.contents.path
+
+    @property
+    def metadata(self) -> PackageMetadata:
+        return self.contents.metadata
+
+    @property
+    def model_version(self) -> str:
+        return self.contents.model_version
+
+    @property
+    def decision_threshold(self) -> float:
+        return self.contents.decision_threshold
+
+    @property
+    def job_roles(self) -> list[str]:
+        return self.contents.job_roles
+
+
+def load_package(package_dir: Path) -> ModelPackage:
+    """Check the manifest, then (and only then) unpickle the model."""
+    import joblib  # only readers that unpickle pay for it; the service's data-only path never does
+
+    contents = read_package(package_dir)
+    return ModelPackage(contents, joblib.load(package_dir / MODEL_FILE))
+
+
+def check_predictions(package: ModelPackage) -> int:
+    """Compare the loaded model's probabilities on the sample profiles with the recorded ones.
+
+    Run in a process other than the one that trained the model (the package stage, `attrition
+    verify`, the service), this checks the joblib round trip itself.
+    """
+    import pandas as pd
+
+    from attrition.dataset import FEATURES
+
+    samples = package.contents.samples
+    frame = pd.DataFrame([sample.profile for sample in samples], columns=FEATURES)
+    predicted = package.model.predict_proba(frame)[:, 1]
+    for number, (sample, value) in enumerate(zip(samples, predicted, strict=True), 1):
+        if abs(float(value) - sample.probability) > PREDICTION_TOLERANCE:
+            raise PackageError(
+                f"{package.path}: sample profile {number} predicts {value!r}, "
+                f"recorded {sample.probability!r} (tolerance {PREDICTION_TOLERANCE})"
+            )
+    return len(samples)
+
+
+def check_model_data(contents: PackageContents) -> int:
+    """The data-only model (model.json) must reproduce every recorded sample probability.
+
+    Pure Python (attrition.modelpkg.scorer): this is the check the serving image relies on, since it never
+    opens model.joblib. Returns the number of samples checked.
+    """
+    from attrition.modelpkg.scorer import ModelDataError, scorer_from_data
+
+    try:
+        scorer = scorer_from_data(contents.document(MODEL_DATA_FILE))
+    except ModelDataError as error:
+        raise PackageError(f"{contents.path}: {MODEL_DATA_FILE}: {error}") from None
+    problem = sample_mismatch(scorer, contents.samples)
+    if problem:
+        raise PackageError(f"{contents.path}: {problem}")
+    return len(contents.samples)
+
+
+def sample_mismatch(scorer: Any, samples: list[Sample]) -> str | None:
+    """Why the data-only scorer does not reproduce the recorded samples, or None when it does.
+
+    Shared by the package check and the service's load; a NaN prediction is a mismatch.
+    """
+    for number, sample in enumerate(samples, 1):
+        try:
+            value = scorer.predict_one(sample.profile)
+        except (KeyError, TypeError, ValueError) as error:
+            return f"sample profile {number} is malformed ({error})"
+        if not abs(value - sample.probability) <= PREDICTION_TOLERANCE:
+            return (
+                f"{MODEL_DATA_FILE} predicts {value!r} for sample profile {number}, "
+                f"recorded {sample.probability!r} (tolerance {PREDICTION_TOLERANCE})"
+            )
+    return None
+
+
+def verify_package(package_dir: Path) -> str:
+    """Full check: manifest, then the joblib model and the data-only model each replay the samples."""
+    package = load_package(package_dir)
+    count = check_predictions(package)
+    forms = "model.joblib"
+    if (package_dir / MODEL_DATA_FILE).is_file():
+        check_model_data(package.contents)
+        forms += f" and {MODEL_DATA_FILE}"
+    return (
+        f"ok: {package_dir} model {package.model_version}: manifest verified, "
+        f"{count} sample predictions of {forms} match to {PREDICTION_TOLERANCE:g}"
+    )

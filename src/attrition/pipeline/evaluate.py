@@ -1,0 +1,114 @@
+"""Stage `evaluate`: the one and only look at the hold-out split.
+
+Threshold-free metrics (ROC AUC, average precision, Brier, log loss), thresholded ones at the
+package's decision threshold with bootstrap intervals (a 160-row hold-out makes precision and recall
+noisy, so their uncertainty is part of the result), calibration, and the deployment plan's fairness
+check: recall per age band and per job role, each with its bootstrap interval and positive count, and
+the largest gap with its interval, marked ``insufficient_data`` when a group has fewer positives than
+``fairness_min_positives`` (a 160-row hold-out has 4-14 positives per age band: its gap is noise).
+Everything is logged with dvclive.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import joblib
+from dvclive.live import Live
+
+from attrition.dataset import holdout_split, read_dataset
+from attrition.method.curves import confusion_counts, precision_recall_points, roc_points
+from attrition.method.evaluation import (
+    Evaluation,
+    evaluate,
+)
+from attrition.modelpkg.artifact import PackageError, read_record
+from attrition.params import EvaluateParams, load_params
+from attrition.pipeline.stage import run_stage, stage_parser
+
+
+def _flatten(prefix: str, value: Any) -> list[tuple[str, float]]:
+    if isinstance(value, dict):
+        return [pair for key, item in value.items() for pair in _flatten(f"{prefix}/{key}", item)]
+    return [(prefix, value)]
+
+
+def log_with_dvclive(live_dir: Path, result: Evaluation, cv: dict[str, Any], params: EvaluateParams) -> None:
+    """Write metrics.json and the plot data through dvclive, swapped into `live_dir` at the end.
+
+    dvcyaml=False: a run must never edit dvc.yaml; the plots are declared there by hand.
+    """
+    live_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".live.", dir=live_dir.parent))
+    try:
+        with Live(
+            dir=str(staging), dvcyaml=False, save_dvc_exp=False, report=None, monitor_system=False
+        ) as live:
+            for section in ("holdout", "fairness", "method"):
+                for name, value in _flatten(section, result.metrics[section]):
+                    live.log_metric(name, value, plot=False)
+            for name, value in _flatten("cv", cv):
+                live.log_metric(name, value, plot=False)
+            # Bounded plot data (attrition.method.curves): its size must not grow with the hold-out.
+            points, threshold = params.plot_points, result.metrics["holdout"]["threshold"]
+            live.log_plot(
+                "roc", roc_points(result.y_true, result.scores, threshold, points), x="fpr", y="tpr"
+            )
+            live.log_plot(
+                "precision_recall",
+                precision_recall_points(result.y_true, result.scores, threshold, points),
+                x="recall",
+                y="precision",
+            )
+            live.log_plot(
+                "confusion_matrix",
+                confusion_counts(result.y_true, result.decided),
+                x="actual",
+                y="predicted",
+                template="confusion_counts",
+            )
+            live.log_sklearn_plot(
+                "calibration",
+                result.y_true,
+                result.scores,
+                name="calibration.json",
+                n_bins=params.calibration_bins,
+            )
+        for produced in sorted(p for p in staging.rglob("*") if p.is_file()):
+            target = live_dir / produced.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            produced.replace(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = stage_parser("evaluate", "Evaluate the trained model on the hold-out split.")
+    parser.add_argument("--data", type=Path, required=True, help="dataset CSV")
+    parser.add_argument("--model", type=Path, required=True, help="model.joblib from train")
+    parser.add_argument("--record", type=Path, required=True, help="training record from train")
+    parser.add_argument("--live", type=Path, required=True, help="dvclive directory (metrics/)")
+    args = parser.parse_args(argv)
+
+    def body() -> None:
+        params = load_params(args.params)
+        frame = read_dataset(args.data)
+        _, holdout = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
+        record = read_record(args.record)
+        model = joblib.load(args.model)
+        result = evaluate(model, holdout, record.threshold.value, params.evaluate)
+        log_with_dvclive(args.live, result, record.cv.scores, params.evaluate)
+        h = result.metrics["holdout"]
+        print(
+            f"evaluate: hold-out roc_auc {h['roc_auc']:.4f} precision {h['precision']:.3f} "
+            f"recall {h['recall']:.3f} at threshold {h['threshold']:.4f} -> {args.live}"
+        )
+
+    return run_stage("evaluate", body, run_record=args.run_record, extra_errors=(PackageError,))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""Stage `score`: nightly batch scores for the whole roster, the service's fallback when no model
+can be loaded.
+
+The roster is the version's dataset; employee ids are E00001, E00002, ... in row order. Scores come
+from the packaged Pipeline itself (not the service's compiled scorer), so the fallback answers are
+the reference numbers. The CSV is written atomically: the service never reads half a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from attrition.atomic import atomic_write_text
+from attrition.dataset import FEATURES, read_dataset
+from attrition.modelpkg.artifact import PackageError, load_package
+from attrition.pipeline.stage import run_stage, stage_parser
+
+COLUMNS = ["employee_id", "attrition_probability", "decision", "model_version"]
+
+
+def employee_ids(count: int) -> list[str]:
+    """Roster ids in row order: E00001, E00002, ... (wider past 99999 rows)."""
+    return [f"E{number:05d}" for number in range(1, count + 1)]
+
+
+def score_roster(
+    model: object, roster: pd.DataFrame, *, threshold: float, model_version: str
+) -> pd.DataFrame:
+    """Probability and decision (probability >= threshold, as 1/0) for every roster row."""
+    probabilities = model.predict_proba(roster[FEATURES])[:, 1]  # type: ignore[attr-defined]
+    return pd.DataFrame(
+        {
+            "employee_id": employee_ids(len(roster)),
+            "attrition_probability": probabilities.astype(float),
+            "decision": (probabilities >= threshold).astype(int),
+            "model_version": model_version,
+        },
+        columns=COLUMNS,
+    )
+
+
+def scores_csv(scores: pd.DataFrame) -> str:
+    """Full-precision CSV text (repr floats) so the service can reproduce each probability."""
+    return str(scores.to_csv(index=False, lineterminator="\n"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = stage_parser("score", "Score the roster with the verified package.", reads_params=False)
+    parser.add_argument("--package", type=Path, required=True, help="model package directory")
+    parser.add_argument("--data", type=Path, required=True, help="roster CSV (the dataset)")
+    parser.add_argument("--out", type=Path, required=True, help="batch scores CSV to write")
+    args = parser.parse_args(argv)
+
+    def body() -> dict[str, Any]:
+        package = load_package(args.package)  # manifest checked before unpickling
+        roster = read_dataset(args.data, labelled=False)
+        scores = score_roster(
+            package.model,
+            roster,
+            threshold=package.decision_threshold,
+            model_version=package.model_version,
+        )
+        atomic_write_text(args.out, scores_csv(scores))
+        print(f"scored {len(scores)} employees with model {package.model_version} -> {args.out}")
+        return {"model_version": package.model_version, "rows": len(scores)}
+
+    return run_stage("score", body, run_record=args.run_record, extra_errors=(PackageError,))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""The score stage: roster ids in row order, the pipeline's own probabilities, atomic output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import joblib
+import pandas as pd
+import pytest
+
+from attrition.dataset import FEATURES
+from attrition.pipeline.score import main
+
+
+def test_scores_every_roster_row_with_the_package(
+    model_package: Path, dataset_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out" / "batch_scores.csv"
+    assert main(["--package", str(model_package), "--data", str(dataset_csv), "--out", str(out)]) == 0
+    scores = pd.read_csv(out, dtype={"employee_id": str, "model_version": str})
+    roster = pd.read_csv(dataset_csv)
+    meta = json.loads((model_package / "metadata.json").read_text())
+    assert list(scores.columns) == ["employee_id", "attrition_probability", "decision", "model_version"]
+    assert len(scores) == len(roster)
+    assert scores["employee_id"].iloc[0] == "E00001"
+    assert scores["employee_id"].iloc[-1] == f"E{len(roster):05d}"
+    model = joblib.load(model_package / "model.joblib")
+    want = model.predict_proba(roster[FEATURES])[:, 1]
+    assert (scores["attrition_probability"].to_numpy() == want).all()  # exact round trip
+    assert (scores["decision"] == (want >= meta["decision_threshold"]).astype(int)).all()
+    assert set(scores["model_version"]) == {meta["model_version"]}
+    assert not list(out.parent.glob(".*tmp"))
+
+
+def test_tampered_package_is_one_line_and_writes_nothing(
+    model_package: Path, dataset_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = Path(shutil.copytree(model_package, tmp_path / "pkg"))
+    (package / "metadata.json").write_text("{}")
+    out = tmp_path / "scores.csv"
+    assert main(["--package", str(package), "--data", str(dataset_csv), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "metadata.json" in err
+    assert not out.exists()
+
+
+def test_missing_roster_is_one_line(
+    model_package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "--package",
+                str(model_package),
+                "--data",
+                str(tmp_path / "nope.csv"),
+                "--out",
+                str(tmp_path / "s.csv"),
+            ]
+        )
+        == 2
+    )
+    assert "file not found" in capsys.readouterr().err
