@@ -33,9 +33,9 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from attrition.dataset import FEATURES, TARGET, age_band_labels, holdout_split
-from attrition.method.confidence import group_recall
 from attrition.method.evaluation import calibration_error, thresholded_metrics
 from attrition.method.fitting import fit_model
+from attrition.method.groups import compare_groups
 from attrition.method.synthetic import attrition_probability, generate_frame
 from attrition.params import Params, load_params
 
@@ -100,12 +100,11 @@ def bench_version(base: Params, version: int, rows: int) -> VersionResult:
     seconds = time.perf_counter() - started
     scores = result.model.predict_proba(fresh[FEATURES])[:, 1]
     decided = scores >= result.threshold
-    bands = group_recall(
+    bands = compare_groups(
         y,
         decided,
         age_band_labels(fresh["age"], list(base.evaluate.age_bands)).to_numpy(),
-        n=base.evaluate.bootstrap.n,
-        seed=base.evaluate.bootstrap.seed,
+        alpha=base.evaluate.fairness_alpha,
         min_positives=1,
     )
     truth = generator_probability(fresh, version)

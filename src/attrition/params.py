@@ -20,6 +20,7 @@ from attrition.dataset import TRAINING_SEED_BASE
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
+Alpha = Annotated[float, Field(gt=0.0, le=0.25)]  # an error rate a claim is allowed
 
 
 class _Section(BaseModel):
@@ -112,6 +113,9 @@ class EvaluateParams(_Section):
     # many positives; below it the gap is marked insufficient_data (its interval is still shown).
     # The same bar as monitor.fairness.min_positives_per_band, so evaluate and monitor agree.
     fairness_min_positives: Annotated[int, Field(strict=True, ge=1)] = 100
+    # Error rate of each claim about a gap between groups (method.groups): the gap's interval is
+    # simultaneous over the pairs of groups at 1 - 2 * alpha (90% for 0.05).
+    fairness_alpha: Alpha = 0.05
     # ROC and PR plot data keep at most this many points (plus the operating point), at any data size.
     plot_points: Annotated[int, Field(strict=True, ge=10, le=5000)] = 200
 
@@ -127,10 +131,16 @@ class PackageParams(_Section):
 
 
 class GateParams(_Section):
-    """The promotion gate's declared limits (issue 9); every rule is judged by a 95% interval."""
+    """The promotion gate's declared limits (issue 9) and the error rates of its bias rule (issue 21)."""
 
-    bias_limit: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.02  # the plan's +-2 pp on the age-band recall gap
-    # "No worse than production": the upper bound of (candidate gap - production gap) within this.
+    # The plan's named policy: every pairwise age-band recall difference within +-2 pp.
+    bias_limit: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.02
+    # Where the burden of proof lies. "unfairness": fail only when the gap is shown above the limit
+    # (a candidate within it fails in <= bias_alpha of evaluations); "fairness": pass only when shown
+    # within the limit or no worse than production (an unfair candidate passes in <= bias_alpha).
+    bias_burden: Literal["unfairness", "fairness"] = "unfairness"
+    bias_alpha: Alpha = 0.05
+    # "No worse than production": candidate gap - production gap shown <= this (both gaps' bounds).
     bias_noninferiority_margin: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
     # Deployed recall may fall short of production's by at most this (lower bound of the difference).
     max_recall_drop: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.02
@@ -190,8 +200,9 @@ class DecayParams(_Section):
 
 class FairnessParams(_Section):
     max_gap: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05  # the plan's 5 pp
-    # A good model's true gap is ~2 pp; with >= 100 positives per band the lower-bound rule alerts on it in
-    # 2-4% of 3,000-row samples, with 35-70 per band in 7-10% (measured, 300 samples each).
+    # The alert claims "gap > max_gap" only when the simultaneous interval's lower bound is above it:
+    # a model whose true gap is <= max_gap alerts in <= alpha of quarters (bench/bench_fairness.py).
+    alpha: Alpha = 0.05
     min_positives_per_band: PositiveInt = 100
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attrition.method.confidence import confusion_cells, group_recall, paired_difference, recall_precision
+from attrition.method.confidence import confusion_cells, paired_difference, recall_precision
 
 
 def test_confusion_cells_counts_each_row_once() -> None:
@@ -43,40 +43,6 @@ def test_same_seed_same_interval() -> None:
     y = np.array([1, 0, 1, 1, 0, 0, 1, 0] * 10)
     d = np.array([1, 0, 0, 1, 1, 0, 1, 0] * 10)
     assert recall_precision(y, d, n=200, seed=3) == recall_precision(y, d, n=200, seed=3)
-
-
-def test_group_recall_gap_and_sufficiency() -> None:
-    # group a: recall 3/4; group b: recall 1/4
-    y = np.array([1, 1, 1, 1, 0, 1, 1, 1, 1, 0])
-    d = np.array([1, 1, 1, 0, 0, 1, 0, 0, 0, 1])
-    groups = np.array(["a"] * 5 + ["b"] * 5)
-    result = group_recall(y, d, groups, n=300, seed=0, min_positives=5)
-    assert result.by_group["a"].value == pytest.approx(0.75)
-    assert result.by_group["b"].value == pytest.approx(0.25)
-    assert result.gap.value == pytest.approx(0.5)
-    assert not result.sufficient  # 4 positives per group < 5
-    assert result.gap.low is not None and result.gap.high is not None
-    assert result.gap.low <= 0.5 <= result.gap.high
-    assert group_recall(y, d, groups, n=300, seed=0, min_positives=4).sufficient
-
-
-def test_group_without_positives_has_no_recall_and_is_insufficient() -> None:
-    y = np.array([1, 1, 0, 0])
-    d = np.array([1, 0, 1, 0])
-    result = group_recall(y, d, np.array(["a", "a", "b", "b"]), n=100, seed=0, min_positives=1)
-    assert result.by_group["b"].value is None
-    assert result.gap.value is None and not result.sufficient
-
-
-def test_large_equal_groups_have_a_narrow_gap_interval() -> None:
-    rng = np.random.default_rng(5)
-    rows = 200_000
-    y = rng.random(rows) < 0.2
-    d = np.where(y, rng.random(rows) < 0.7, rng.random(rows) < 0.1)
-    groups = rng.choice(["<30", "30-44", "45+"], size=rows)
-    result = group_recall(y, d, groups, n=1000, seed=0, min_positives=100)
-    assert result.sufficient
-    assert result.gap.high is not None and result.gap.high < 0.03
 
 
 def test_paired_difference_sees_a_small_real_improvement() -> None:

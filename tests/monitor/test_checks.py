@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attrition.method.confidence import Estimate, group_recall
+from attrition.method.confidence import Estimate
+from attrition.method.groups import compare_groups
 from attrition.method.psi import profile_column
 from attrition.modelpkg.reference import Baseline, Reference
 from attrition.monitor.checks import (
@@ -78,15 +79,32 @@ def _bands(recalls: dict[str, float], positives: int) -> tuple[np.ndarray, np.nd
 def test_fairness_alerts_only_when_the_gap_lower_bound_exceeds_the_limit() -> None:
     y, decided, groups = _bands({"<30": 0.9, "30-44": 0.6, "45+": 0.75}, 200)
     result = fairness_check(
-        "90d", group_recall(y, decided, groups, n=1000, seed=1, min_positives=100), max_gap=0.05
+        "90d", compare_groups(y, decided, groups, alpha=0.05, min_positives=100), max_gap=0.05
     )
-    assert result.verdict == "alert" and result.figures["gap"]["ci95"][0] > 0.05
+    assert result.verdict == "alert" and result.figures["gap"]["interval"][0] > 0.05
+    assert "bias-corrected" in result.reason and "90% simultaneous interval" in result.reason
+
+
+def test_a_fair_model_on_a_quarter_of_labels_does_not_alert_and_shows_a_small_gap() -> None:
+    """Issue 21: equal true recalls, ~200-400 positives per band; the old range showed ~5 pp."""
+    rng = np.random.default_rng(21)
+    alerts, shown = 0, []
+    for _ in range(100):
+        groups = rng.choice(["<30", "30-44", "45+"], size=6000, p=[0.2, 0.4, 0.4])
+        y = rng.random(6000) < 0.17
+        decided = y & (rng.random(6000) < 0.78)
+        result = fairness_check(
+            "90d", compare_groups(y, decided, groups, alpha=0.05, min_positives=100), max_gap=0.05
+        )
+        alerts += result.verdict == "alert"
+        shown.append(result.figures["gap"]["value"])
+    assert alerts == 0 and np.mean(shown) < 0.03
 
 
 def test_fairness_with_equal_recalls_is_ok() -> None:
     y, decided, groups = _bands({"<30": 0.75, "30-44": 0.75, "45+": 0.75}, 200)
     result = fairness_check(
-        "90d", group_recall(y, decided, groups, n=1000, seed=1, min_positives=100), max_gap=0.05
+        "90d", compare_groups(y, decided, groups, alpha=0.05, min_positives=100), max_gap=0.05
     )
     assert result.verdict == "ok"
 
@@ -94,7 +112,7 @@ def test_fairness_with_equal_recalls_is_ok() -> None:
 def test_fairness_with_a_thin_band_is_insufficient_even_with_a_huge_gap() -> None:
     y, decided, groups = _bands({"<30": 1.0, "30-44": 0.1, "45+": 0.5}, 40)
     result = fairness_check(
-        "90d", group_recall(y, decided, groups, n=1000, seed=1, min_positives=100), max_gap=0.05
+        "90d", compare_groups(y, decided, groups, alpha=0.05, min_positives=100), max_gap=0.05
     )
     assert result.verdict == "insufficient_data" and "too few positives" in result.reason
 

@@ -49,3 +49,30 @@ def test_verdicts_are_one_hot_and_figures_follow(tmp_path: Path) -> None:
     assert families["attrition_monitor_last_success_timestamp_seconds"][0].value == 1_700_000_000.0
     assert families["attrition_monitor_model_info"][0].labels == {"model_version": "v3-abc"}
     assert not list(tmp_path.glob("*.tmp*"))  # written through a temporary file and renamed
+
+
+def test_fairness_exports_the_corrected_gap_its_interval_and_counts(tmp_path: Path) -> None:
+    import numpy as np
+
+    from attrition.method.groups import compare_groups
+    from attrition.monitor.checks import fairness_check
+
+    y = np.array([1] * 400 + [0] * 400)
+    decided = np.array(([1] * 150 + [0] * 50 + [0] * 200) * 2)
+    groups = np.array(["<30"] * 200 + ["45+"] * 200 + ["<30"] * 200 + ["45+"] * 200)
+    result = fairness_check(
+        "90d", compare_groups(y, decided, groups, alpha=0.05, min_positives=100), max_gap=0.05
+    )
+    path = tmp_path / "monitor.prom"
+    write_textfile(path, build_registry([result], model_version="v3-abc", finished_at=1.0))
+    families = _families(path)
+    gap = {s.labels["bound"]: s.value for s in families["attrition_monitor_age_recall_gap"]}
+    assert (
+        set(gap) == {"value", "low", "high", "observed_range"} and gap["low"] <= gap["value"] <= gap["high"]
+    )
+    level = families["attrition_monitor_age_recall_gap_level"][0]
+    assert level.value == 0.9 and level.labels == {"window": "90d"}
+    positives = {s.labels["band"]: s.value for s in families["attrition_monitor_age_band_positives"]}
+    assert positives == {"<30": 200, "45+": 200}
+    recall = {(s.labels["band"], s.labels["bound"]) for s in families["attrition_monitor_age_band_recall"]}
+    assert ("<30", "low") in recall and ("45+", "value") in recall

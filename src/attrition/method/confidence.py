@@ -1,8 +1,10 @@
 """Intervals for the figures models are judged by, shared by evaluate, the promotion gate and the monitor.
 
-Every verdict about recall, precision or a fairness gap is made on a finite sample; the figure alone
-says nothing about whether a difference is real. These functions return the estimate together with a
-percentile-bootstrap interval and the count it rests on.
+Every verdict about recall or precision is made on a finite sample; the figure alone says nothing about
+whether a difference is real. These functions return the estimate together with a percentile-bootstrap
+interval and the count it rests on. Gaps between groups are not bootstrapped here: the range of noisy
+group recalls is biased upward and a percentile bootstrap carries that bias into its interval, so they
+have their own analytic method in :mod:`attrition.method.groups`.
 
 Resampling rows with replacement and recounting a confusion table is the same as drawing the table's
 cell counts from a multinomial with the observed cell shares, so the bootstrap here draws cell counts
@@ -12,8 +14,6 @@ a 160-row hold-out).
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,69 +96,6 @@ def recall_precision(
         low, high = percentile_interval(rate(draws), level)
         result[name] = Estimate(None if np.isnan(value) else float(value), low, high, support)
     return result
-
-
-@dataclass(frozen=True)
-class GroupRecall:
-    """Recall per group, the largest gap between groups, and whether every group has enough positives."""
-
-    by_group: dict[str, Estimate]
-    gap: Estimate
-    min_positives: int
-
-    @property
-    def sufficient(self) -> bool:
-        """True when every group has at least `min_positives` positives: only then is a gap a finding."""
-        return all(estimate.support >= self.min_positives for estimate in self.by_group.values())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "by_group": {name: estimate.as_dict() for name, estimate in self.by_group.items()},
-            "gap": self.gap.as_dict(),
-            "min_positives": self.min_positives,
-            "sufficient": self.sufficient,
-        }
-
-
-def group_recall(
-    y_true: np.ndarray,
-    decided: np.ndarray,
-    groups: Sequence[str] | np.ndarray,
-    *,
-    n: int,
-    seed: int,
-    min_positives: int,
-    level: float = LEVEL,
-) -> GroupRecall:
-    """Recall per group with intervals, and the max-minus-min recall gap with its interval.
-
-    The gap is resampled jointly (one draw of every group's table per resample), so its interval
-    reflects that a small group's recall moves in large steps. Groups without a positive have no recall
-    and do not enter the gap; their support of 0 makes the result insufficient.
-    """
-    labels = np.asarray(groups).astype(str)
-    names = sorted(set(labels.tolist()))
-    cells = np.stack([confusion_cells(y_true[labels == g], decided[labels == g]) for g in names])
-    draws = _resample_cells(cells, n, seed)  # (n, groups, 2, 2)
-    observed, resampled = _recall_of(cells), _recall_of(draws)
-    by_group: dict[str, Estimate] = {}
-    for index, name in enumerate(names):
-        low, high = percentile_interval(resampled[:, index], level)
-        value = observed[index]
-        by_group[name] = Estimate(
-            None if np.isnan(value) else float(value), low, high, int(cells[index, 1].sum())
-        )
-    with warnings.catch_warnings():
-        # resamples in which a group lost every positive have no recall for it: expected, not an error
-        warnings.filterwarnings("ignore", message="All-NaN slice encountered")
-        gaps = np.nanmax(resampled, axis=1) - np.nanmin(resampled, axis=1)
-        defined = observed[~np.isnan(observed)]
-    gap_value = float(defined.max() - defined.min()) if defined.size >= 2 else None
-    if defined.size < 2:
-        gaps = np.full(n, np.nan)
-    low, high = percentile_interval(gaps, level)
-    positives = int(cells[:, 1].sum())
-    return GroupRecall(by_group, Estimate(gap_value, low, high, positives), min_positives)
 
 
 def paired_difference(

@@ -14,7 +14,6 @@ from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
     f1_score,
-    log_loss,
     precision_score,
     recall_score,
     roc_auc_score,
@@ -22,7 +21,9 @@ from sklearn.metrics import (
 
 from attrition.dataset import FEATURES, TARGET, age_band_labels
 from attrition.method.calibration import model_calibration
-from attrition.method.confidence import Estimate, group_recall
+from attrition.method.confidence import Estimate
+from attrition.method.groups import compare_groups
+from attrition.method.logloss import log_loss
 from attrition.method.selection import model_columns
 from attrition.params import EvaluateParams
 
@@ -43,7 +44,7 @@ def score_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict[str, float]:
         "roc_auc": float(roc_auc_score(y_true, scores)),
         "average_precision": float(average_precision_score(y_true, scores)),
         "brier": float(brier_score_loss(y_true, scores)),
-        "log_loss": float(log_loss(y_true, scores, labels=[0, 1])),
+        "log_loss": log_loss(y_true, scores),  # the C library's log: the same on every CPU
     }
 
 
@@ -107,17 +108,18 @@ def _interval(estimate: Estimate) -> dict[str, float | str]:
 def recall_by_group(
     y_true: np.ndarray, decided: np.ndarray, groups: pd.Series, params: EvaluateParams
 ) -> dict[str, Any]:
-    """Each group's recall with its interval and positives, and the largest gap with its interval.
+    """Each group's recall with its interval and positives, and the gap between groups.
 
-    The gap's ``status`` is ``insufficient_data`` when any group has fewer than
-    ``fairness_min_positives`` positives: the figure is then shown, never acted on.
+    The gap is :func:`attrition.method.groups.compare_groups`'s: bias-corrected, with an interval
+    simultaneous over the pairs of groups (the observed range is kept, named as such). Its
+    ``status`` is ``insufficient_data`` when any group has fewer than ``fairness_min_positives``
+    positives: the figure is then shown, never acted on.
     """
-    result = group_recall(
+    result = compare_groups(
         y_true,
         decided,
         groups.astype(str).to_numpy(),
-        n=params.bootstrap.n,
-        seed=params.bootstrap.seed,
+        alpha=params.fairness_alpha,
         min_positives=params.fairness_min_positives,
     )
     return {
@@ -126,7 +128,8 @@ def recall_by_group(
             for name, e in result.by_group.items()
         },
         "gap": _number(result.gap.value),
-        "gap_ci95": _interval(result.gap),
+        "gap_interval": {**_interval(result.gap), "level": round(result.level, 6)},
+        "gap_observed_range": _number(result.observed_range),
         "status": "measured" if result.sufficient else INSUFFICIENT,
     }
 
@@ -166,7 +169,8 @@ def evaluate(model: Any, holdout: pd.DataFrame, threshold: float, params: Evalua
         axis = "age_band" if name == "age" else name
         fairness[f"recall_by_{axis}"] = groups["by_group"]
         fairness[f"equal_opportunity_difference_{name}"] = groups["gap"]
-        fairness[f"equal_opportunity_difference_{name}_ci95"] = groups["gap_ci95"]
+        fairness[f"equal_opportunity_difference_{name}_interval"] = groups["gap_interval"]
+        fairness[f"equal_opportunity_difference_{name}_observed_range"] = groups["gap_observed_range"]
         fairness[f"equal_opportunity_difference_{name}_status"] = groups["status"]
     calibration = model_calibration(model)
     method = {

@@ -2,8 +2,10 @@
 
 A verdict is only as good as the sample behind it, so every check declares what it needs before it may
 alert: PSI thresholds that apply only from a declared window size, decay that must be both larger than
-the plan's 5 pp and outside the interval, a fairness gap whose lower bound (not its noisy point value)
-must exceed the limit. Below those minimums the honest answer is `insufficient_data`.
+the plan's 5 pp and outside the interval, a fairness gap shown above the limit by the lower bound of its
+simultaneous interval (:mod:`attrition.method.groups`; not by its noisy point value, nor by the observed
+range of band recalls, which is biased upward). Below those minimums the honest answer is
+`insufficient_data`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from attrition.dataset import FEATURES, age_band_labels
-from attrition.method.confidence import Estimate, GroupRecall, group_recall, recall_precision
+from attrition.method.confidence import Estimate, recall_precision
+from attrition.method.groups import GroupComparison, compare_groups
 from attrition.method.psi import ColumnProfile, psi
 from attrition.modelpkg.reference import SCORE, Baseline, Reference
 from attrition.params import MonitorParams, PsiThreshold
@@ -110,21 +113,30 @@ def decay_check(
     )
 
 
-def fairness_check(window: str, result: GroupRecall, *, max_gap: float) -> CheckResult:
-    """The age-band recall gap alerts only when its interval's lower bound exceeds `max_gap`."""
+def _pp(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}"
+
+
+def fairness_check(window: str, result: GroupComparison, *, max_gap: float) -> CheckResult:
+    """Alert only when the age-band recall gap is shown above `max_gap` (error rate <= result.alpha).
+
+    The reason shows what a reader should see: the bias-corrected gap, its simultaneous interval and
+    the positives per band, with the observed range named as such.
+    """
     gap = result.gap
     figures: dict[str, Any] = {**result.as_dict(), "max_gap": max_gap}
+    positives = {name: e.support for name, e in result.by_group.items()}
     if not result.sufficient or gap.low is None or gap.value is None:
-        thin = {name: e.support for name, e in result.by_group.items() if e.support < result.min_positives}
+        thin = {name: count for name, count in positives.items() if count < result.min_positives}
         reason = f"too few positives per age band {thin}; a verdict needs {result.min_positives} in each"
         return CheckResult(
             "fairness", "age_band_recall_gap", window, "insufficient_data", gap.support, reason, figures
         )
-    verdict: Verdict = "alert" if gap.low > max_gap else "ok"
-    high = gap.high if gap.high is not None else float("nan")
+    verdict: Verdict = "alert" if result.exceeds(max_gap) else "ok"
     reason = (
-        f"recall gap {gap.value * 100:.1f} pp (95% CI {gap.low * 100:.1f}-{high * 100:.1f} pp, "
-        f"{gap.support} positives) vs limit {max_gap * 100:.0f} pp"
+        f"recall gap {_pp(gap.value)} pp (bias-corrected; observed range {_pp(result.observed_range)}), "
+        f"{result.level:.0%} simultaneous interval {_pp(gap.low)}-{_pp(gap.high)} pp, positives {positives}; "
+        f"{'shown above' if verdict == 'alert' else 'not shown above'} {max_gap * 100:.0f} pp"
     )
     return CheckResult("fairness", "age_band_recall_gap", window, verdict, gap.support, reason, figures)
 
@@ -200,12 +212,11 @@ def labelled_checks(
         )
         return results
     bands = age_band_labels(with_age["age"], age_edges).to_numpy()
-    gap = group_recall(
+    gap = compare_groups(
         with_age["attrition"].to_numpy(int),
         with_age["decision"].to_numpy(bool),
         bands,
-        n=boot.n,
-        seed=boot.seed,
+        alpha=params.fairness.alpha,
         min_positives=params.fairness.min_positives_per_band,
     )
     results.append(fairness_check(window, gap, max_gap=params.fairness.max_gap))

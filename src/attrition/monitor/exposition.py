@@ -53,8 +53,27 @@ def build_registry(
     )
     gap = Gauge(
         "attrition_monitor_age_recall_gap",
-        "Largest recall difference between age bands (value and 95% interval bounds)",
+        "Age-band recall gap: bias-corrected value, simultaneous interval bounds (low, high) and the "
+        "observed range of band recalls (observed_range, biased upward)",
         ["bound"],
+        registry=registry,
+    )
+    gap_level = Gauge(
+        "attrition_monitor_age_recall_gap_level",
+        "Simultaneous confidence level of the age-band recall gap's interval",
+        ["window"],
+        registry=registry,
+    )
+    band_recall = Gauge(
+        "attrition_monitor_age_band_recall",
+        "Recall per age band (value and 95% Wilson interval bounds)",
+        ["band", "bound"],
+        registry=registry,
+    )
+    band_positives = Gauge(
+        "attrition_monitor_age_band_positives",
+        "Labelled positives per age band: what the gap rests on",
+        ["band"],
         registry=registry,
     )
     model = Gauge(
@@ -86,11 +105,23 @@ def build_registry(
                 if value is not None:
                     rate.labels(result.subject, bound).set(value)
         elif "gap" in figures:
-            for bound, value in zip(
-                ("value", "low", "high"), (figures["gap"]["value"], *figures["gap"]["ci95"]), strict=True
-            ):
+            shown = figures["gap"]
+            bounds = zip(
+                ("value", "low", "high", "observed_range"),
+                (shown["value"], *shown["interval"], shown["observed_range"]),
+                strict=True,
+            )
+            for bound, value in bounds:
                 if value is not None:
                     gap.labels(bound).set(value)
+            gap_level.labels(result.window).set(figures["level"])
+            for band, estimate in figures["by_group"].items():
+                band_positives.labels(band).set(estimate["support"])
+                for bound, value in zip(
+                    ("value", "low", "high"), (estimate["value"], *estimate["ci95"]), strict=True
+                ):
+                    if value is not None:
+                        band_recall.labels(band, bound).set(value)
     model.labels(model_version).set(1)
     last.set(finished_at)
     return registry
