@@ -49,9 +49,11 @@ COMMANDS: tuple[Command, ...] = (
         "one DVC experiment per dataset version, one lineage table",
     ),
     # registry and deployment
-    Command("gate", "attrition.lifecycle.gate", "promotion gate: candidate vs production on shared rows"),
+    Command("gate", "attrition.lifecycle.gate.cli", "promotion gate: candidate vs production on shared rows"),
     Command(
-        "registry", "attrition.lifecycle.registry", "show / propose / promote / rollback model versions (GTO)"
+        "registry",
+        "attrition.lifecycle.registry.cli",
+        "show / propose / promote / rollback model versions (GTO)",
     ),
     Command(
         "deploy",

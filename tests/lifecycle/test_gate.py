@@ -10,19 +10,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attrition.lifecycle.gate import (
+from attrition.lifecycle.gate.cli import main
+from attrition.lifecycle.gate.curves import (
     PairedRows,
+    paired_curve_differences,
+    paired_curve_draws,
+    resample_weights,
+)
+from attrition.lifecycle.gate.rules import (
+    RuleResult,
     bias_rule,
     combine,
     judge,
-    main,
-    paired_curve_differences,
-    paired_curve_draws,
     recall_drop_rule,
-    resample_weights,
     superiority_rule,
 )
 from attrition.method.confidence import Estimate
+from attrition.method.groups import GroupComparison, compare_groups
 from attrition.modelpkg.artifact import MODEL_FILE
 from attrition.params import GateParams
 
@@ -91,7 +95,7 @@ def test_identical_models_differ_by_exactly_zero_in_every_resample() -> None:
     rows = random_rows(np.random.default_rng(1), 400, ties=False)
     same = PairedRows(rows.y, rows.production_scores, rows.production_scores, 0.6, 0.6, rows.bands)
     result = paired_curve_differences(same, n=200, seed=1, chunk_cells=10_000)
-    for name in ("precision_at_production_recall", "recall_at_production_precision", "age_band_gap"):
+    for name in ("precision_at_production_recall", "recall_at_production_precision"):
         assert (result[name].value, result[name].low, result[name].high) == (0.0, 0.0, 0.0)
 
 
@@ -127,32 +131,73 @@ def test_deployed_recall_may_trail_by_at_most_the_margin() -> None:
     assert recall_drop_rule(estimate(0.0, -0.021, 0.02), 0.02).outcome == "fail"
 
 
-def test_bias_rule_outcomes() -> None:
-    bands = {"<30": 100, "30-44": 100, "45+": 100}
-    common = {"band_positives": bands, "limit": 0.02, "margin": 0.02, "min_per_band": 30}
-    within = bias_rule(estimate(0.01, 0.0, 0.019), estimate(0.05, 0.04, 0.06), **common)  # type: ignore[arg-type]
-    assert within.outcome == "pass"
-    no_worse = bias_rule(estimate(0.05, 0.03, 0.08), estimate(-0.02, -0.05, 0.01), **common)  # type: ignore[arg-type]
-    assert no_worse.outcome == "pass"
-    worse = bias_rule(estimate(0.05, 0.03, 0.08), estimate(0.01, -0.01, 0.03), **common)  # type: ignore[arg-type]
-    assert worse.outcome == "fail"
-    # a gap whose interval straddles the limit, against an equally fair production: the rows cannot tell
-    undecided = bias_rule(estimate(0.012, 0.003, 0.038), estimate(0.0, -0.022, 0.024), **common)  # type: ignore[arg-type]
-    assert undecided.outcome == "insufficient_evidence" and "100 positives" in undecided.detail
-    thin = bias_rule(
-        estimate(0.0, 0.0, 0.0),
-        estimate(0.0, 0.0, 0.0),
-        band_positives={**bands, "45+": 29},
-        limit=0.02,
-        margin=0.02,
-        min_per_band=30,
-    )
-    assert thin.outcome == "insufficient_evidence" and "45+: 29" in thin.detail
+def comparison(recalls: dict[str, float], positives: int) -> GroupComparison:
+    """Age bands with the given recalls and `positives` positives each."""
+    y, decided, bands = [], [], []
+    for band, recall in recalls.items():
+        hits = round(recall * positives)
+        y += [1] * positives
+        decided += [1] * hits + [0] * (positives - hits)
+        bands += [band] * positives
+    return compare_groups(np.array(y), np.array(decided), np.array(bands), alpha=0.05, min_positives=30)
+
+
+BIAS = {"limit": 0.02, "margin": 0.02, "min_per_band": 30}
+FAIR_BIG = comparison({"<30": 0.75, "30-44": 0.75, "45+": 0.75}, 20_000)  # shown within 2 pp
+FAIR_SMALL = comparison({"<30": 0.75, "30-44": 0.75, "45+": 0.75}, 300)  # cannot show either way
+UNFAIR = comparison({"<30": 0.80, "30-44": 0.79, "45+": 0.62}, 600)  # shown above 2 pp
+WORSE = comparison({"<30": 0.95, "30-44": 0.60, "45+": 0.40}, 600)  # far above: production worse
+
+
+def bias(candidate: GroupComparison, production: GroupComparison, burden: str) -> RuleResult:
+    positives = {band: e.support for band, e in candidate.by_group.items()}
+    return bias_rule(candidate, production, band_positives=positives, burden=burden, **BIAS)
+
+
+def test_bias_rule_burden_of_unfairness_fails_only_what_the_rows_show() -> None:
+    assert bias(FAIR_SMALL, FAIR_SMALL, "unfairness").outcome == "pass"
+    assert bias(FAIR_BIG, FAIR_BIG, "unfairness").outcome == "pass"
+    failed = bias(UNFAIR, FAIR_SMALL, "unfairness")
+    assert failed.outcome == "fail" and "exceeds 0.02 by its lower bound" in failed.detail
+    assert "90% simultaneous" in failed.detail and "observed range" in failed.detail
+    spared = bias(UNFAIR, WORSE, "unfairness")  # shown above the limit, but no worse than production
+    assert spared.outcome == "pass" and "(within 0.02)" in spared.detail
+
+
+def test_bias_rule_burden_of_fairness_passes_only_what_the_rows_show() -> None:
+    assert bias(FAIR_BIG, FAIR_BIG, "fairness").outcome == "pass"
+    undecided = bias(FAIR_SMALL, FAIR_SMALL, "fairness")
+    assert undecided.outcome == "insufficient_evidence" and "300 positives" in undecided.detail
+    assert bias(UNFAIR, FAIR_SMALL, "fairness").outcome == "fail"
+    assert bias(UNFAIR, WORSE, "fairness").outcome == "pass"
+
+
+def test_a_thin_band_decides_nothing() -> None:
+    positives = {"<30": 100, "30-44": 100, "45+": 29}
+    for burden in ("unfairness", "fairness"):
+        thin = bias_rule(
+            UNFAIR,
+            FAIR_SMALL,
+            band_positives=positives,
+            burden=burden,
+            limit=0.02,
+            margin=0.02,
+            min_per_band=30,
+        )
+        assert thin.outcome == "insufficient_evidence" and "45+: 29" in thin.detail
+
+
+def test_gate_json_declares_the_bias_rule() -> None:
+    rows = random_rows(np.random.default_rng(3), 3000, ties=False)
+    verdict = judge(rows, GateParams(bootstrap={"n": 100, "seed": 1}))
+    declared = verdict["age_band_recall_gap"]["rule"]
+    assert declared["burden"] == "unfairness" and declared["alpha"] == 0.05
+    assert "+-0.02" in declared["policy"] and "fails in <= 5%" in declared["claim"]
+    candidate = verdict["age_band_recall_gap"]["candidate"]
+    assert candidate["level"] == 0.9 and set(candidate["gap"]) >= {"value", "interval", "observed_range"}
 
 
 def test_combine_fail_beats_insufficient_beats_pass() -> None:
-    from attrition.lifecycle.gate import RuleResult
-
     passed, failed = RuleResult("a", "pass", ""), RuleResult("b", "fail", "")
     thin = RuleResult("c", "insufficient_evidence", "")
     assert combine([passed, passed]) == "pass"

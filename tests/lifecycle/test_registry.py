@@ -8,16 +8,9 @@ from typing import Any
 
 import pytest
 
-from attrition.lifecycle.registry import (
-    build_lineage,
-    current_stages,
-    format_table,
-    lock_outs,
-    main,
-    parse_lineage,
-    previous_prod,
-    version_rows,
-)
+from attrition.lifecycle.registry.api import build_lineage, lock_outs
+from attrition.lifecycle.registry.cli import format_table, main
+from attrition.lifecycle.registry.gto import current_stages, parse_lineage, previous_prod, version_rows
 
 
 def assignment(stage: str, at: str, *, active: bool = True) -> dict[str, Any]:

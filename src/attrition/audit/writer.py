@@ -11,6 +11,10 @@ so a commit whose acknowledgement was lost is not written twice). If the outage 
 `outage_bound_s`, the store is unhealthy: waiting rows fail with AuditUnavailableError (the caller
 answers 503; those answers never left), new rows are refused at once, and the writer keeps probing
 until the database answers again. Readiness reads `health()`.
+
+One file on purpose (~420 lines): it is one class, AuditStore, whose queue, writer thread, back-off
+and health state share one invariant (every queued row's waiter is settled exactly once, after its
+commit or its refusal); split across modules, that invariant could no longer be checked in one read.
 """
 
 from __future__ import annotations

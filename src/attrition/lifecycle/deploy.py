@@ -24,7 +24,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from attrition.lifecycle.registry import RegistryError, fetch_version, stage_versions
+from attrition.lifecycle.lineage import project_root
+from attrition.lifecycle.registry.gto import RegistryError, fetch_version, stage_versions
+from attrition.modelpkg.artifact import METADATA_FILE, PackageError, package_md5
+from attrition.modelpkg.verify import verify_package
 
 CURRENT = "current"
 RELEASES = "releases"
@@ -53,8 +56,6 @@ def fetch_and_verify(repo: str, stage: str, target_dir: Path) -> tuple[Path, str
 
     Returns (release directory, registry version, model version).
     """
-    from attrition.modelpkg.artifact import METADATA_FILE, PackageError, package_md5, verify_package
-
     releases = target_dir / RELEASES
     releases.mkdir(parents=True, exist_ok=True)
     incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=releases))
@@ -99,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="attrition deploy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", required=True, choices=["prod", "staging"])
     parser.add_argument("--to", type=Path, required=True, help="deployment directory (serve DIR/current)")
-    parser.add_argument("--repo", default=".", help="git+DVC repository path or URL (default .)")
+    parser.add_argument(
+        "--repo", help="git+DVC repository path or URL (default: the one holding the working directory)"
+    )
     signal_group = parser.add_mutually_exclusive_group()
     signal_group.add_argument("--reload-url", help="the service's /admin/reload URL")
     signal_group.add_argument("--pid", type=int, help="send SIGHUP to this `attrition serve` process")
@@ -125,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --pid {args.pid}; must be a positive process id", file=sys.stderr)
         return 2
     try:
-        release, registered, version = fetch_and_verify(args.repo, args.stage, args.to)
+        repo = args.repo or str(project_root())
+        release, registered, version = fetch_and_verify(repo, args.stage, args.to)
         previous = swap_current(args.to, release)
         print(
             f"deploy: {args.stage} is {registered} (model {version}) -> {args.to / CURRENT} "

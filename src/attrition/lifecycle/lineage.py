@@ -22,8 +22,27 @@ METRICS_FILE = "metrics/metrics.json"
 RUNS_DIR = "models/.runs"
 
 
+# What marks a repository's root, in the order dvc and then git look for it.
+ROOT_MARKERS = (".dvc", ".git")
+
+
 class LineageError(Exception):
     """The revision or repository cannot be read; the message is one line."""
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The repository a command acts on, found upward from `start` (default: the working directory).
+
+    DVC's root is the nearest folder holding `.dvc`, git's the nearest holding `.git`; so a command run
+    from `src/` acts on the project, as `dvc` and `git` would. Outside any repository, `start` itself
+    (or `.`), so the command's own error names what it was given.
+    """
+    here = (start or Path.cwd()).resolve()
+    for marker in ROOT_MARKERS:
+        for folder in (here, *here.parents):
+            if (folder / marker).exists():
+                return folder
+    return start or Path()
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -171,15 +190,23 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--rev", help="git revision (commit, branch, tag); default: the workspace")
-    parser.add_argument("--repo", type=Path, default=Path(), help="the project's git repository")
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        help="the project's git repository (default: the one holding the working directory)",
+    )
     parser.add_argument("--json", action="store_true", help="print the whole lineage document as JSON")
     args = parser.parse_args(argv)
     try:
-        document = lineage(args.repo, args.rev)
+        document = lineage(project_root(args.repo), args.rev)
     except LineageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(document, indent=2, sort_keys=True) if args.json else summary(document))
+    if "metadata_missing" in document:
+        # What could be read is printed; the model's own record could not be, so the answer is incomplete.
+        print(f"error: {document['metadata_missing']}", file=sys.stderr)
+        return 1
     return 0
 
 

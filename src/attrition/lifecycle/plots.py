@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from attrition.lifecycle.lineage import project_root
+
+IMAGES_DIR = Path("dvc_plots/images")
 
 
 class PlotsError(Exception):
@@ -59,19 +64,23 @@ def main(argv: list[str] | None = None) -> int:
         description="Render every DVC plot to image files offline (Vega-Lite specs from DVC, vl-convert).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--out", type=Path, default=Path("dvc_plots/images"), help="folder for the images")
+    parser.add_argument("--out", type=Path, help=f"folder for the images (default: REPO/{IMAGES_DIR})")
     parser.add_argument("--format", choices=["png", "svg"], default="png")
-    parser.add_argument("--repo", type=Path, default=Path(), help="the project's repository")
+    parser.add_argument(
+        "--repo", type=Path, help="the project's repository (default: the one holding the working directory)"
+    )
     parser.add_argument("revisions", nargs="*", help="git revisions to overlay (default: the workspace)")
     args = parser.parse_args(argv)
+    repo = project_root(args.repo)
+    out: Path = args.out or Path(os.path.relpath(repo / IMAGES_DIR))  # printed as the user would type it
     try:
-        specs = plot_specs(args.repo, args.revisions)
+        specs = plot_specs(repo, args.revisions)
     except PlotsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     for title, spec in specs.items():
-        target = args.out / file_name(title, f".{args.format}")
+        target = out / file_name(title, f".{args.format}")
         target.write_bytes(render(spec, args.format))
         print(f"{title}: {target} ({target.stat().st_size:,} bytes)")
     return 0

@@ -9,8 +9,10 @@ serving image needs neither scikit-learn, SciPy, pandas nor numpy, and never unp
 Anything the export does not recognise raises :class:`UnsupportedModelError` and
 :func:`build_scorer` falls back to the real pipeline, so an unusual model is slow, never wrong.
 
-One file on purpose (~400 lines): the writer and the reader of one data format stay side by
-side. Everything that needs scikit-learn or numpy is imported inside the export functions.
+One file on purpose (~480 lines): the writer (export) and the reader (scorer) of one data format
+stay side by side, so a step added to one is added to the other in the same diff, and the round-trip
+test reads both in one place. Everything that needs scikit-learn or numpy is imported inside the
+export functions, so the serving image, which has neither, can import the reader.
 """
 
 from __future__ import annotations

@@ -86,12 +86,11 @@ def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> 
             f"{package_dir}: no {MODEL_DATA_FILE}, and model.joblib needs scikit-learn, which this "
             "install does not have; repackage the model with a release that writes model.json"
         )
-    import joblib  # unpickles: scikit-learn only
+    from attrition.dataset import FEATURES  # unpickling needs scikit-learn: imported only here
+    from attrition.modelpkg.artifact import MODEL_FILE, ModelPackage, load_model
+    from attrition.modelpkg.verify import check_predictions
 
-    from attrition.dataset import FEATURES
-    from attrition.modelpkg.artifact import MODEL_FILE, ModelPackage, check_predictions
-
-    package = ModelPackage(contents, joblib.load(package_dir / MODEL_FILE))  # manifest checked above
+    package = ModelPackage(contents, load_model(package_dir / MODEL_FILE))  # manifest checked above
     check_predictions(package)  # the recorded sample probabilities must reproduce here too
     fallback = build_scorer(package.model, FEATURES, [sample.profile for sample in contents.samples])
     return _state(contents, fallback)

@@ -1,0 +1,186 @@
+"""The registry's plumbing: git, gto and dvc run as bounded subprocesses, and gto's JSON read as rows.
+
+Nothing here decides anything: what may be proposed, promoted or rolled back is
+:mod:`attrition.lifecycle.registry.api`. Every failure is a one-line :class:`RegistryError`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from attrition.lifecycle.lineage import PACKAGE_OUT
+
+ARTIFACT = "attrition-model"
+PACKAGE_PATH = PACKAGE_OUT
+STAGES = ("staging", "prod")
+COMMAND_TIMEOUT_S = 300
+
+
+class RegistryError(RuntimeError):
+    """A registry operation that cannot proceed; the message is one line. `code` is the exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def tool(name: str) -> str:
+    """`gto` / `dvc` from this interpreter's environment (what make installed), else from PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else name
+
+
+def run(args: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run one git/gto/dvc command, bounded in time; a failure becomes a one-line RegistryError."""
+    try:
+        completed = subprocess.run(
+            args, cwd=cwd, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise RegistryError(f"{Path(args[0]).name} {args[1]}: {error}") from None
+    if check and completed.returncode != 0:
+        lines = [line for line in (completed.stderr + completed.stdout).splitlines() if line.strip()]
+        raise RegistryError(
+            f"{Path(args[0]).name} {' '.join(args[1:3])} failed: {lines[-1] if lines else 'no output'}"
+        )
+    return completed
+
+
+# --- reading the registry (pure functions over gto's JSON) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One registered version as `registry show` prints it."""
+
+    version: str
+    commit: str
+    registered_at: str
+    stages: list[str] = field(default_factory=list)
+    lineage: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_lineage(message: str) -> dict[str, Any]:
+    """The lineage JSON of a registration tag's message; {} for a version registered by hand."""
+    try:
+        value = json.loads(message)
+    except (json.JSONDecodeError, TypeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def current_stages(summary: dict[str, Any], artifact: str = ARTIFACT) -> dict[str, str | None]:
+    """Which version each stage resolves to, as GTO's readers (and `dvc artifacts get`) resolve it."""
+    entry = summary.get(artifact) or {}
+    stages = entry.get("stage") or {}
+    return {stage: stages.get(stage) for stage in STAGES}
+
+
+def version_rows(versions: list[dict[str, Any]], stages: dict[str, str | None]) -> list[VersionRow]:
+    """Rows from `gto show <artifact> --json`, newest first, each with the stages it currently holds."""
+    rows = []
+    for item in versions:
+        registrations = item.get("registrations") or [{}]
+        message = str(registrations[-1].get("message", "") or item.get("message", ""))
+        held = [stage for stage, version in stages.items() if version == item["version"]]
+        rows.append(
+            VersionRow(
+                version=str(item["version"]),
+                commit=str(item.get("commit_hexsha", "")),
+                registered_at=str(item.get("created_at", "")),
+                stages=held,
+                lineage=parse_lineage(message),
+            )
+        )
+    return rows
+
+
+def previous_prod(versions: list[dict[str, Any]], current: str) -> str | None:
+    """The newest other version whose prod assignment is still in effect (what rollback falls back to)."""
+    candidates = [
+        (str(stage.get("activated_at") or stage.get("created_at") or ""), str(item["version"]))
+        for item in versions
+        if item["version"] != current
+        for stage in item.get("stages") or []
+        if stage.get("stage") == "prod" and stage.get("is_active")
+    ]
+    return max(candidates)[1] if candidates else None
+
+
+# --- a repository's registry ---------------------------------------------------------------------
+
+
+def stage_versions(repo: str) -> dict[str, str | None]:
+    """Each stage's version as GTO resolves it (deprecations honoured), for a repo path or URL.
+
+    Resolve stages here, never with `dvc artifacts get --stage`: DVC 3.67 takes the newest tag naming
+    the stage, and a `gto deprecate` tag names it too, so after a rollback DVC would fetch the very
+    version that was rolled back.
+    """
+    shown = run([tool("gto"), "show", "--repo", repo, "--json"], Path.cwd())
+    return current_stages(json.loads(shown.stdout or "{}"))
+
+
+def fetch_version(repo: str, version: str, destination: Path) -> Path:
+    """`dvc artifacts get` one registered version's package (from the DVC remote) into `destination`."""
+    run(
+        [tool("dvc"), "artifacts", "get", repo, ARTIFACT, "--rev", version, "-o", str(destination)],
+        Path.cwd(),
+    )
+    return destination
+
+
+class Registry:
+    """A git+DVC repository's model registry: every operation shells out to git, gto or dvc."""
+
+    def __init__(self, repo: Path, *, push: bool | None = None) -> None:
+        self.repo = repo
+        self.has_origin = bool(run(["git", "remote"], repo).stdout.split().count("origin"))
+        self.push = self.has_origin if push is None else push
+
+    def summary(self) -> dict[str, str | None]:
+        """Each stage's current version."""
+        return stage_versions(str(self.repo))
+
+    def versions(self) -> list[dict[str, Any]]:
+        """`gto show` of the artifact with every assignment still in effect (rollback needs older ones)."""
+        shown = run(
+            [tool("gto"), "show", ARTIFACT, "--json", "--av", "-1", "--vs", "-1"], self.repo, check=False
+        )
+        if shown.returncode != 0:
+            return []  # nothing registered yet
+        value = json.loads(shown.stdout or "[]")
+        return value if isinstance(value, list) else []
+
+    def rows(self) -> list[VersionRow]:
+        """Every registered version with the stages it holds, newest first."""
+        return version_rows(self.versions(), self.summary())
+
+    def gto(self, *args: str) -> str:
+        """Run a gto command that writes tags, pushing them when the registry pushes."""
+        command = [tool("gto"), *args]
+        if self.push:
+            command.append("--push")
+        return run(command, self.repo).stdout.strip()
+
+    def git(self, *args: str) -> str:
+        """Run a git command in the repository; its stripped output."""
+        return run(["git", *args], self.repo).stdout.strip()
+
+    def dvc(self, *args: str) -> str:
+        """Run a dvc command in the repository; its stripped output."""
+        return run([tool("dvc"), *args], self.repo).stdout.strip()
+
+    def fetch(self, destination: Path, *, version: str) -> Path:
+        """`dvc artifacts get` one version's package into `destination`."""
+        return fetch_version(str(self.repo), version, destination)
+
+    def fetch_file(self, path: str, commit: str, destination: Path) -> Path:
+        """`dvc get` one DVC-tracked file as it was at `commit` (from the DVC remote)."""
+        run([tool("dvc"), "get", str(self.repo), path, "--rev", commit, "-o", str(destination)], self.repo)
+        return destination
