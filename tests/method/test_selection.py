@@ -82,3 +82,14 @@ def test_margin_rule_is_the_one_standard_error_rule(mean: float, error: float, d
     from attrition.method.selection import _margin
 
     assert (_margin(DropColumnImportance("c", mean, error, 5), 1.0) <= 0) is droppable
+
+
+def test_importances_are_canonical_so_the_cpu_cannot_change_a_drop() -> None:
+    """Loss increases and standard errors are rounded before they are compared (issue 19)."""
+    from attrition.canonical_json import canonical_float
+
+    X, y = signal_and_noise()
+    splits = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(X, y))
+    for item in drop_column_importances(logistic_on, ["signal", "noise"], X, y, splits):
+        assert item.loss_increase == canonical_float(item.loss_increase)
+        assert item.standard_error == canonical_float(item.standard_error)

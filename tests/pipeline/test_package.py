@@ -154,7 +154,7 @@ def test_a_package_that_fails_verification_never_replaces_the_last_good_one(
     code = package_stage.main(
         [
             "--data", "data/employee_attrition_v3.csv", "--model", "models/model.joblib",
-            "--record", "models/train.json", "--metrics", "metrics/metrics.json",
+            "--record", "models/train.json", "--metrics", "metrics/evaluation.json",
             "--evalset", "data/evalset_v3.csv", "--out", str(out),
         ]
     )  # fmt: skip
@@ -162,6 +162,30 @@ def test_a_package_that_fails_verification_never_replaces_the_last_good_one(
     assert "sample profile 1 predicts" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["previous.txt"]
     assert [p.name for p in out.parent.iterdir()] == ["attrition-model"]
+
+
+def test_a_data_file_of_another_dataset_version_is_refused(
+    pipeline_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """params.yaml says version 3; a v2 file would be packaged under v3's label, so the stage refuses."""
+    from attrition.pipeline import package as package_stage
+
+    other = tmp_path / "employee_attrition_v2.csv"
+    other.write_bytes((pipeline_dir / "data" / "employee_attrition_v3.csv").read_bytes())
+    out = tmp_path / "attrition-model"
+    monkeypatch.chdir(pipeline_dir)
+    code = package_stage.main(
+        [
+            "--data", str(other), "--model", "models/model.joblib",
+            "--record", "models/train.json", "--metrics", "metrics/evaluation.json",
+            "--evalset", "data/evalset_v3.csv", "--out", str(out),
+        ]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: --data ") and "is not dataset version 3" in err
+    assert "employee_attrition_v3.csv" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
 
 
 def test_package_files_are_readable_by_other_users(model_package: Path) -> None:
@@ -182,13 +206,14 @@ def test_model_card_states_an_undefined_gap_instead_of_failing() -> None:
     """Evaluate writes "undefined" where a band has no positives; the card must say so, not crash."""
     fairness = {
         "equal_opportunity_difference_age": "undefined",
-        "equal_opportunity_difference_age_ci95": {"low": "undefined", "high": "undefined"},
+        "equal_opportunity_difference_age_interval": {"low": "undefined", "high": "undefined", "level": 0.9},
         "equal_opportunity_difference_age_status": "insufficient_data",
         "recall_by_age_band": {"<30": {"positives": 0}, "30-44": {"positives": 3}},
     }
     assert _gap(fairness) == (
-        "undefined (95% CI undefined to undefined), positives per band: 30-44 3, <30 0; insufficient_data"
+        "undefined (bias-corrected; 90% simultaneous undefined to undefined), positives per band: "
+        "30-44 3, <30 0; insufficient_data"
     )
     numeric = {**fairness, "equal_opportunity_difference_age": 0.1234}
-    numeric["equal_opportunity_difference_age_ci95"] = {"low": 0.01, "high": 0.25}
-    assert _gap(numeric).startswith("0.123 (95% CI 0.010 to 0.250)")
+    numeric["equal_opportunity_difference_age_interval"] = {"low": 0.01, "high": 0.25, "level": 0.9}
+    assert _gap(numeric).startswith("0.123 (bias-corrected; 90% simultaneous 0.010 to 0.250)")

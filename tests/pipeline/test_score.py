@@ -7,9 +7,11 @@ import shutil
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
 import pytest
 
+from attrition.canonical_json import canonical_array
 from attrition.dataset import FEATURES
 from attrition.pipeline.score import main
 
@@ -28,7 +30,9 @@ def test_scores_every_roster_row_with_the_package(
     assert scores["employee_id"].iloc[-1] == f"E{len(roster):05d}"
     model = joblib.load(model_package / "model.joblib")
     want = model.predict_proba(roster[FEATURES])[:, 1]
-    assert (scores["attrition_probability"].to_numpy() == want).all()  # exact round trip
+    # the canonical probability, exactly (attrition.canonical_json): the same bytes on any CPU
+    assert (scores["attrition_probability"].to_numpy() == canonical_array(want)).all()
+    assert np.allclose(scores["attrition_probability"], want, rtol=1e-9, atol=0)
     assert (scores["decision"] == (want >= meta["decision_threshold"]).astype(int)).all()
     assert set(scores["model_version"]) == {meta["model_version"]}
     assert not list(out.parent.glob(".*tmp"))

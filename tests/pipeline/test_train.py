@@ -101,6 +101,7 @@ def test_pipeline_reads_only_the_kept_columns_and_applies_the_map_last() -> None
     assert model_calibration(plain.fit(frame[FEATURES], frame["attrition"])) == IDENTITY
 
 
+@pytest.mark.dvc  # full fits of the train stage: not for `make unit`
 def test_fit_drops_a_pure_noise_column_and_calibrates() -> None:
     frame = generate_frame(4, 800)
     train, _ = holdout_split(frame, test_size=0.2, seed=42)
@@ -127,6 +128,7 @@ def test_without_selection_and_calibration_the_model_is_the_plain_pipeline() -> 
     assert not isinstance(result.model.named_steps["classifier"], RecalibratedClassifier)
 
 
+@pytest.mark.dvc
 @pytest.mark.parametrize("family", ["logreg", "hgb"])
 def test_fit_is_deterministic_byte_for_byte(family: str) -> None:
     frame = generate_frame(2, 800)
@@ -145,6 +147,7 @@ def test_fit_is_deterministic_byte_for_byte(family: str) -> None:
     assert not np.isclose(scores, first.threshold, rtol=0, atol=1e-12).any()
 
 
+@pytest.mark.dvc
 def test_cv_searches_a_subsample_of_large_training_sets() -> None:
     frame = generate_frame(1, 3000)
     params = parse_params({"version": 1, "train": {"model": "logreg", "cv": {"max_rows": 500}}}).train
@@ -184,6 +187,7 @@ def test_each_risk_factor_raises_the_score(pipeline_dir: Path) -> None:
     assert (scores[1:] > scores[0]).all()
 
 
+@pytest.mark.dvc
 def test_model_bytes_do_not_depend_on_the_machines_core_count(tmp_path: Path) -> None:
     import os
     import subprocess

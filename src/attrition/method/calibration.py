@@ -30,6 +30,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from attrition.canonical_json import canonical_float
+
 METHODS: tuple[str, ...] = ("none", "platt", "isotonic")
 
 
@@ -78,7 +80,8 @@ def fit_platt(raw: np.ndarray, y_true: np.ndarray) -> LogOddsMap:
     ranking, so that is refused rather than returned.
     """
     fitted = LogisticRegression(C=1e6, max_iter=1000).fit(np.asarray(raw).reshape(-1, 1), y_true)
-    slope, intercept = float(fitted.coef_[0, 0]), float(fitted.intercept_[0])
+    # canonical (attrition.canonical_json): L-BFGS goes through BLAS, whose kernels differ by CPU
+    slope, intercept = canonical_float(fitted.coef_[0, 0]), canonical_float(fitted.intercept_[0])
     if slope <= 0:
         raise ValueError(f"Platt slope {slope:.4g} is not positive: the scores do not rank positives higher")
     return LogOddsMap((0.0, 1.0), (intercept, intercept + slope), "platt")

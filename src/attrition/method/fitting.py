@@ -27,6 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from attrition.canonical_json import canonical_array, canonical_float
 from attrition.dataset import (
     CATEGORICAL_FEATURES,
     FEATURES,
@@ -35,12 +36,14 @@ from attrition.dataset import (
     holdout_split,
 )
 from attrition.method.calibration import IDENTITY, LogOddsMap, RecalibratedClassifier, fit_map
+from attrition.method.logloss import NEG_LOG_LOSS
 from attrition.method.selection import Selection, select_columns
 from attrition.params import ThresholdPolicy, TrainParams
 
-# Scores computed for every grid point; the first one ranks them.
-CV_SCORING: dict[str, str] = {
-    "neg_log_loss": "neg_log_loss",
+# Scores computed for every grid point; the first one ranks them (log loss with the C library's log,
+# attrition.method.logloss, so the ranking does not depend on NumPy's CPU-dispatched kernels).
+CV_SCORING: dict[str, Any] = {
+    "neg_log_loss": NEG_LOG_LOSS,
     "roc_auc": "roc_auc",
     "average_precision": "average_precision",
 }
@@ -126,16 +129,16 @@ def transfer_threshold(scores: np.ndarray, flag_rate: float) -> float:
     What carries over is the share of employees flagged. The threshold is the highest score level of
     the final model (on the training rows) that flags at least that share, lowered to the midpoint (in
     log-odds) between that level and the next one down, so a scorer that differs in the last bit of a
-    float still makes the same decisions.
+    float still makes the same decisions. Levels and threshold are canonical (attrition.canonical_json).
     """
-    ascending = np.sort(np.asarray(scores, dtype=np.float64))
+    ascending = np.sort(canonical_array(scores))
     levels = np.unique(ascending)[::-1]  # distinct scores, highest first
     shares = (len(ascending) - np.searchsorted(ascending, levels, side="left")) / len(ascending)
     chosen = int(np.argmax(shares >= flag_rate - 1e-12))  # the last level always reaches 1.0
     if chosen == len(levels) - 1:
-        return float(levels[chosen]) / 2  # every row flagged: any threshold below the lowest score
+        return canonical_float(float(levels[chosen]) / 2)  # every row flagged: below the lowest score
     upper, lower = logit(np.clip(levels[chosen : chosen + 2], 1e-12, 1 - 1e-12))
-    return float(expit((upper + lower) / 2))
+    return canonical_float(float(expit((upper + lower) / 2)))
 
 
 @dataclass(frozen=True)
@@ -186,11 +189,20 @@ def _grid_search(
         build_pipeline(params.model, {}, params.seed, columns),
         param_grid={f"classifier__{key}": values for key, values in params.grid().items()},
         scoring=CV_SCORING,
-        refit=next(iter(CV_SCORING)),
+        refit=_rounded_best,
         cv=folds,
         n_jobs=1,  # deterministic and cheap at these sizes
     )
     return search.fit(X, y)
+
+
+def _rounded_best(cv_results: dict[str, Any]) -> int:
+    """The grid point with the best canonical mean CV score of the first scorer; ties go to the first.
+
+    GridSearchCV would rank the unrounded means, whose last bits may depend on the CPU.
+    """
+    means = canonical_array(cv_results[f"mean_test_{next(iter(CV_SCORING))}"])
+    return int(np.flatnonzero(means == np.nanmax(means))[0])
 
 
 def _best(search: GridSearchCV) -> dict[str, Any]:
@@ -239,7 +251,7 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
     chosen = build_pipeline(params.model, hyperparameters, params.seed, columns)
     raw = cross_val_predict(clone(chosen), X_cv, y_cv, cv=folds, method="decision_function")
     calibration = fit_map(params.calibration.method, raw, y_cv)
-    cv_scores = calibration.probability(raw)
+    cv_scores = canonical_array(calibration.probability(raw))  # the threshold is recorded and decides
     cv_threshold = choose_threshold(y_cv, cv_scores, params.threshold)
     decided = cv_scores >= cv_threshold
     true_positives = float((decided & (y_cv == 1)).sum())
@@ -248,7 +260,7 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
         "recall": true_positives / max(float((y_cv == 1).sum()), 1.0),
     }
     final = build_pipeline(params.model, hyperparameters, params.seed, columns, calibration)
-    model = final.fit(train[FEATURES], train[TARGET].to_numpy())
+    model = _canonical_coefficients(final.fit(train[FEATURES], train[TARGET].to_numpy()))
     flag_rate = float(decided.mean())
     threshold = transfer_threshold(model.predict_proba(train[FEATURES])[:, 1], flag_rate)
     return TrainingResult(
@@ -264,6 +276,20 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
         selection=selection,
         calibration=calibration,
     )
+
+
+def _canonical_coefficients(model: Pipeline) -> Pipeline:
+    """A linear classifier's fitted coefficients, canonical (attrition.canonical_json), in place.
+
+    L-BFGS reaches them through BLAS, whose kernels (OPENBLAS_CORETYPE) round differently in the last
+    bits, and model.joblib pickles them. Tree leaf values come from no BLAS or dispatched kernel.
+    """
+    classifier = model.steps[-1][1]
+    fitted = getattr(classifier, "classifier_", classifier)
+    if hasattr(fitted, "coef_"):
+        fitted.coef_ = canonical_array(fitted.coef_)
+        fitted.intercept_ = canonical_array(fitted.intercept_)
+    return model
 
 
 def input_schema(train: pd.DataFrame) -> dict[str, Any]:

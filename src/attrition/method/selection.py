@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.metrics import log_loss
+
+from attrition.canonical_json import canonical_float
+from attrition.method.logloss import log_loss
 
 ModelFactory = Callable[[Sequence[str]], Any]  # kept columns -> unfitted estimator
 Splits = Sequence[tuple[np.ndarray, np.ndarray]]
@@ -58,7 +60,7 @@ def fold_log_losses(
     for fit_rows, test_rows in splits:
         model = clone(make_model(columns)).fit(X.iloc[fit_rows], y[fit_rows])
         proba = model.predict_proba(X.iloc[test_rows])[:, 1]
-        losses.append(log_loss(y[test_rows], proba, labels=[0, 1]))
+        losses.append(log_loss(y[test_rows], proba))
     return np.asarray(losses)
 
 
@@ -74,6 +76,8 @@ def drop_column_importances(
 
     ``known`` caches fold losses by column set: the set a round drops to is the next round's full
     set, so elimination need not refit it (the fits are deterministic, so the numbers are the same).
+    The mean and its standard error are canonical (attrition.canonical_json): the record stores them
+    and the elimination decides on them, identically on every CPU.
     """
     cache = {} if known is None else known
 
@@ -89,7 +93,8 @@ def drop_column_importances(
         rest = [c for c in columns if c != column]
         differences = losses(rest) - with_all
         error = float(differences.std(ddof=1) / np.sqrt(len(differences))) if len(differences) > 1 else 0.0
-        result.append(DropColumnImportance(column, float(differences.mean()), error, len(differences)))
+        increase = canonical_float(float(differences.mean()))
+        result.append(DropColumnImportance(column, increase, canonical_float(error), len(differences)))
     return result
 
 

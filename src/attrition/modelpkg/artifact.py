@@ -3,7 +3,9 @@
 Train, evaluate, package, score, verify, the registry, the gate and the service all read or write
 packages; this module is the one place that knows the layout, so a field is renamed once and a reader
 never indexes a dict by a string it guessed. Loading a joblib file runs code, so nothing is unpickled
-before every file's SHA-256 matches the manifest and no file is missing or extra.
+before every file's SHA-256 matches the manifest and no file is missing or extra. Replaying the
+recorded sample predictions needs pandas and the scorer, so those checks live in
+attrition.modelpkg.verify, and this module imports neither.
 
 The records hold content identities only (hashes, params, pinned versions): a package is a pure
 function of code, params and data, so rebuilding a commit on any machine gives the same bytes. When
@@ -20,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from attrition import canonical_json
 from attrition.provenance import CodeIdentity
 
 MANIFEST = "MANIFEST.sha256"
@@ -187,8 +190,8 @@ def package_md5(package_dir: Path) -> str:
 
 
 def json_text(document: Any) -> str:
-    """The one JSON layout for package and record files: sorted keys, so equal content is equal bytes."""
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+    """Package and record files in the canonical layout (attrition.canonical_json): same bytes on any CPU."""
+    return canonical_json.json_text(document)
 
 
 def read_record(path: Path) -> TrainingRecord:
@@ -333,52 +336,28 @@ class ModelPackage:
         return self.contents.job_roles
 
 
-def load_package(package_dir: Path) -> ModelPackage:
-    """Check the manifest, then (and only then) unpickle the model."""
+# A pickle names the module of every class it holds. Packages built before the layout by capability
+# (72f2401) pickled RecalibratedClassifier as attrition.calibration; registries keep such packages as
+# production, and the gate and the batch scorer must still open them.
+LEGACY_MODULES: dict[str, str] = {"attrition.calibration": "attrition.method.calibration"}
+
+
+def load_model(path: Path) -> Any:
+    """Unpickle a model.joblib (whose hash the caller has checked), old module paths included."""
+    import importlib
+    import sys
+
     import joblib  # only readers that unpickle pay for it; the service's data-only path never does
 
+    for legacy, current in LEGACY_MODULES.items():
+        sys.modules.setdefault(legacy, importlib.import_module(current))
+    return joblib.load(path)
+
+
+def load_package(package_dir: Path) -> ModelPackage:
+    """Check the manifest, then (and only then) unpickle the model."""
     contents = read_package(package_dir)
-    return ModelPackage(contents, joblib.load(package_dir / MODEL_FILE))
-
-
-def check_predictions(package: ModelPackage) -> int:
-    """Compare the loaded model's probabilities on the sample profiles with the recorded ones.
-
-    Run in a process other than the one that trained the model (the package stage, `attrition
-    verify`, the service), this checks the joblib round trip itself.
-    """
-    import pandas as pd
-
-    from attrition.dataset import FEATURES
-
-    samples = package.contents.samples
-    frame = pd.DataFrame([sample.profile for sample in samples], columns=FEATURES)
-    predicted = package.model.predict_proba(frame)[:, 1]
-    for number, (sample, value) in enumerate(zip(samples, predicted, strict=True), 1):
-        if abs(float(value) - sample.probability) > PREDICTION_TOLERANCE:
-            raise PackageError(
-                f"{package.path}: sample profile {number} predicts {value!r}, "
-                f"recorded {sample.probability!r} (tolerance {PREDICTION_TOLERANCE})"
-            )
-    return len(samples)
-
-
-def check_model_data(contents: PackageContents) -> int:
-    """The data-only model (model.json) must reproduce every recorded sample probability.
-
-    Pure Python (attrition.modelpkg.scorer): this is the check the serving image relies on, since it never
-    opens model.joblib. Returns the number of samples checked.
-    """
-    from attrition.modelpkg.scorer import ModelDataError, scorer_from_data
-
-    try:
-        scorer = scorer_from_data(contents.document(MODEL_DATA_FILE))
-    except ModelDataError as error:
-        raise PackageError(f"{contents.path}: {MODEL_DATA_FILE}: {error}") from None
-    problem = sample_mismatch(scorer, contents.samples)
-    if problem:
-        raise PackageError(f"{contents.path}: {problem}")
-    return len(contents.samples)
+    return ModelPackage(contents, load_model(package_dir / MODEL_FILE))
 
 
 def sample_mismatch(scorer: Any, samples: list[Sample]) -> str | None:
@@ -397,17 +376,3 @@ def sample_mismatch(scorer: Any, samples: list[Sample]) -> str | None:
                 f"recorded {sample.probability!r} (tolerance {PREDICTION_TOLERANCE})"
             )
     return None
-
-
-def verify_package(package_dir: Path) -> str:
-    """Full check: manifest, then the joblib model and the data-only model each replay the samples."""
-    package = load_package(package_dir)
-    count = check_predictions(package)
-    forms = "model.joblib"
-    if (package_dir / MODEL_DATA_FILE).is_file():
-        check_model_data(package.contents)
-        forms += f" and {MODEL_DATA_FILE}"
-    return (
-        f"ok: {package_dir} model {package.model_version}: manifest verified, "
-        f"{count} sample predictions of {forms} match to {PREDICTION_TOLERANCE:g}"
-    )

@@ -7,6 +7,10 @@ check: recall per age band and per job role, each with its bootstrap interval an
 the largest gap with its interval, marked ``insufficient_data`` when a group has fewer positives than
 ``fairness_min_positives`` (a 160-row hold-out has 4-14 positives per age band: its gap is noise).
 Everything is logged with dvclive.
+
+Two files: ``metrics.json`` (dvclive's summary, declared as DVC metrics) holds the headline figures
+only, so `dvc metrics show` and `dvc exp show` fit a terminal; ``evaluation.json`` (an output of its
+own) holds every figure with its interval and count, for the package, the model card and reviewers.
 """
 
 from __future__ import annotations
@@ -16,16 +20,18 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import joblib
 from dvclive.live import Live
 
+from attrition import canonical_json
+from attrition.atomic import atomic_write_text
+from attrition.canonical_json import canonicalise_file
 from attrition.dataset import holdout_split, read_dataset
-from attrition.method.curves import confusion_counts, precision_recall_points, roc_points
+from attrition.method.curves import calibration_points, confusion_counts, precision_recall_points, roc_points
 from attrition.method.evaluation import (
     Evaluation,
     evaluate,
 )
-from attrition.modelpkg.artifact import PackageError, read_record
+from attrition.modelpkg.artifact import PackageError, load_model, read_record
 from attrition.params import EvaluateParams, load_params
 from attrition.pipeline.stage import run_stage, stage_parser
 
@@ -36,10 +42,32 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, float]]:
     return [(prefix, value)]
 
 
-def log_with_dvclive(live_dir: Path, result: Evaluation, cv: dict[str, Any], params: EvaluateParams) -> None:
+# (section, key) of evaluation.json shown in metrics.json: what a reader compares across experiments.
+HEADLINE_HOLDOUT = ("roc_auc", "precision", "recall", "threshold")
+HEADLINE_FAIRNESS = {
+    "age_gap": "equal_opportunity_difference_age",  # the bias-corrected gap between age bands
+    "age_gap_status": "equal_opportunity_difference_age_status",
+}
+
+
+def headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The few figures metrics.json keeps: `dvc metrics show` prints one column per key."""
+    return {
+        "holdout": {key: metrics["holdout"][key] for key in HEADLINE_HOLDOUT},
+        "fairness": {short: metrics["fairness"][key] for short, key in HEADLINE_FAIRNESS.items()},
+    }
+
+
+def evaluation_document(metrics: dict[str, Any], cv: dict[str, Any]) -> dict[str, Any]:
+    """evaluation.json: every hold-out figure with its interval and count, and the CV summary."""
+    return {**metrics, "cv": cv}
+
+
+def log_with_dvclive(live_dir: Path, result: Evaluation, params: EvaluateParams) -> None:
     """Write metrics.json and the plot data through dvclive, swapped into `live_dir` at the end.
 
-    dvcyaml=False: a run must never edit dvc.yaml; the plots are declared there by hand.
+    dvcyaml=False: a run must never edit dvc.yaml; the plots are declared there by hand. Every JSON file
+    dvclive wrote is rewritten by the canonical writer before it lands: its floats do not depend on the CPU.
     """
     live_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".live.", dir=live_dir.parent))
@@ -47,11 +75,8 @@ def log_with_dvclive(live_dir: Path, result: Evaluation, cv: dict[str, Any], par
         with Live(
             dir=str(staging), dvcyaml=False, save_dvc_exp=False, report=None, monitor_system=False
         ) as live:
-            for section in ("holdout", "fairness", "method"):
-                for name, value in _flatten(section, result.metrics[section]):
-                    live.log_metric(name, value, plot=False)
-            for name, value in _flatten("cv", cv):
-                live.log_metric(name, value, plot=False)
+            for name, value in _flatten("", headline(result.metrics)):
+                live.log_metric(name.lstrip("/"), value, plot=False)
             # Bounded plot data (attrition.method.curves): its size must not grow with the hold-out.
             points, threshold = params.plot_points, result.metrics["holdout"]["threshold"]
             live.log_plot(
@@ -70,14 +95,15 @@ def log_with_dvclive(live_dir: Path, result: Evaluation, cv: dict[str, Any], par
                 y="predicted",
                 template="confusion_counts",
             )
-            live.log_sklearn_plot(
+            live.log_plot(
                 "calibration",
-                result.y_true,
-                result.scores,
-                name="calibration.json",
-                n_bins=params.calibration_bins,
+                calibration_points(result.y_true, result.scores, params.calibration_bins),
+                x="prob_pred",
+                y="prob_true",
             )
         for produced in sorted(p for p in staging.rglob("*") if p.is_file()):
+            if produced.suffix == ".json":
+                canonicalise_file(produced)
             target = live_dir / produced.relative_to(staging)
             target.parent.mkdir(parents=True, exist_ok=True)
             produced.replace(target)
@@ -91,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, required=True, help="model.joblib from train")
     parser.add_argument("--record", type=Path, required=True, help="training record from train")
     parser.add_argument("--live", type=Path, required=True, help="dvclive directory (metrics/)")
+    parser.add_argument("--out", type=Path, required=True, help="every figure: metrics/evaluation.json")
     args = parser.parse_args(argv)
 
     def body() -> None:
@@ -98,9 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         frame = read_dataset(args.data)
         _, holdout = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
         record = read_record(args.record)
-        model = joblib.load(args.model)
+        model = load_model(args.model)
         result = evaluate(model, holdout, record.threshold.value, params.evaluate)
-        log_with_dvclive(args.live, result, record.cv.scores, params.evaluate)
+        log_with_dvclive(args.live, result, params.evaluate)
+        atomic_write_text(
+            args.out, canonical_json.json_text(evaluation_document(result.metrics, record.cv.scores))
+        )
         h = result.metrics["holdout"]
         print(
             f"evaluate: hold-out roc_auc {h['roc_auc']:.4f} precision {h['precision']:.3f} "

@@ -17,19 +17,21 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 
 from attrition.atomic import atomic_directory
+from attrition.canonical_json import json_text
 from attrition.dataset import (
     CATEGORICAL_FEATURES,
     FEATURES,
     NUMERIC_FEATURES,
     TARGET,
+    DatasetError,
     holdout_split,
     read_dataset,
     training_seed,
 )
+from attrition.method.synthetic import dataset_filename
 from attrition.modelpkg.artifact import (
     CARD_FILE,
     METADATA_FILE,
@@ -46,15 +48,16 @@ from attrition.modelpkg.artifact import (
     PackageError,
     PackageMetadata,
     TrainingRecord,
+    load_model,
     md5_file,
     read_record,
     seal,
     sha256_file,
-    verify_package,
     write_documents,
 )
 from attrition.modelpkg.reference import baselines_from_labelled, build_reference
 from attrition.modelpkg.scorer import UnsupportedModelError, export_model_data
+from attrition.modelpkg.verify import verify_package
 from attrition.params import Params, load_params
 from attrition.pipeline.stage import run_stage, stage_parser
 from attrition.provenance import code_identity
@@ -84,11 +87,12 @@ def library_versions(names: list[str]) -> dict[str, str]:
 def _gap(fairness: dict[str, Any]) -> str:
     """The age-band recall gap with its interval, positives per band, and whether it can be judged."""
     gap = fairness["equal_opportunity_difference_age"]
-    ci = fairness.get("equal_opportunity_difference_age_ci95", {})
+    ci = fairness.get("equal_opportunity_difference_age_interval", {})  # simultaneous over band pairs
     status = fairness.get("equal_opportunity_difference_age_status", "")
     bands = fairness.get("recall_by_age_band", {})
     positives = ", ".join(f"{band} {value.get('positives')}" for band, value in sorted(bands.items()))
-    interval = f" (95% CI {_figure(ci['low'])} to {_figure(ci['high'])})" if ci else ""
+    level = f"{ci['level']:.0%} simultaneous" if isinstance(ci.get("level"), float) else "interval"
+    interval = f" (bias-corrected; {level} {_figure(ci['low'])} to {_figure(ci['high'])})" if ci else ""
     return f"{_figure(gap)}{interval}, positives per band: {positives}; {status}"
 
 
@@ -152,6 +156,20 @@ def model_version(dataset_version: int, model_sha256: str, threshold: float) -> 
     """
     identity = hashlib.sha256(f"{model_sha256} {threshold!r}".encode()).hexdigest()
     return f"v{dataset_version}-{identity[:12]}"
+
+
+def check_dataset_version(data_path: Path, version: int) -> None:
+    """Refuse a --data file of another dataset version than params.yaml's `version`.
+
+    The version reaches this stage twice, in the file name and in params; the package records
+    params' and hashes the file, so a mismatch would label one dataset's model with another's version.
+    """
+    expected = dataset_filename(version)
+    if data_path.name != expected:
+        raise DatasetError(
+            f"--data {data_path} is not dataset version {version} (params.yaml's version), "
+            f"whose file is {expected}; pass that file or set version in params.yaml"
+        )
 
 
 def build_metadata(
@@ -238,10 +256,12 @@ def write_package(
 ) -> None:
     """Fill `staging` with every package file and, last, the manifest over them."""
     shutil.copyfile(model_path, staging / MODEL_FILE)
+    # model.json's numbers are read from model.joblib's bytes, so they are the same on every CPU; written
+    # exact, so the data-only scorer holds the very floats the joblib model does.
+    (staging / MODEL_DATA_FILE).write_text(json_text(model_data, exact=True), encoding="utf-8")
     write_documents(
         staging,
         {
-            MODEL_DATA_FILE: model_data,
             REFERENCE_FILE: reference,
             METADATA_FILE: metadata.model_dump(mode="json"),
             SCHEMA_FILE: record.input_schema,
@@ -263,13 +283,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="dataset CSV")
     parser.add_argument("--model", type=Path, required=True, help="model.joblib from train")
     parser.add_argument("--record", type=Path, required=True, help="training record from train")
-    parser.add_argument("--metrics", type=Path, required=True, help="metrics.json from evaluate")
+    parser.add_argument(
+        "--metrics", type=Path, required=True, help="evaluation.json from evaluate (every figure)"
+    )
     parser.add_argument("--evalset", type=Path, required=True, help="labelled evaluation rows (evalset)")
     parser.add_argument("--out", type=Path, required=True, help="package directory")
     args = parser.parse_args(argv)
 
     def body() -> dict[str, Any]:
         params = load_params(args.params)
+        check_dataset_version(args.data, params.version)
         frame = read_dataset(args.data)
         record = read_record(args.record)
         metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
@@ -283,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         # The same model as plain numbers, for readers that must not unpickle (the serving image).
         # This process never held the trained model: loading it here also checks the joblib round trip.
-        model = joblib.load(args.model)
+        model = load_model(args.model)
         model_data = export_model_data(model)
         train_rows, _ = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
         evaluation = read_dataset(args.evalset)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from attrition.atomic import atomic_write_text
+from attrition.canonical_json import canonical_array
 from attrition.dataset import FEATURES, read_dataset
 from attrition.modelpkg.artifact import PackageError, load_package
 from attrition.pipeline.stage import run_stage, stage_parser
@@ -34,7 +35,8 @@ def score_roster(
     return pd.DataFrame(
         {
             "employee_id": employee_ids(len(roster)),
-            "attrition_probability": probabilities.astype(float),
+            # canonical (attrition.canonical_json): a linear model's scores go through BLAS
+            "attrition_probability": canonical_array(probabilities),
             "decision": (probabilities >= threshold).astype(int),
             "model_version": model_version,
         },
@@ -43,7 +45,7 @@ def score_roster(
 
 
 def scores_csv(scores: pd.DataFrame) -> str:
-    """Full-precision CSV text (repr floats) so the service can reproduce each probability."""
+    """CSV text with repr floats: the canonical probabilities exactly, on any CPU."""
     return str(scores.to_csv(index=False, lineterminator="\n"))
 
 

@@ -1,0 +1,195 @@
+"""Every DVC output is byte-identical whichever SIMD path NumPy and OpenBLAS take (issue 19).
+
+NumPy picks its float64 ``log``/``exp`` kernels by CPU at run time (AVX-512 has its own, which differ
+from the C library's in the last bit), and OpenBLAS its BLAS kernels. On one machine the test rebuilds
+every stage, as dvc.yaml runs it, under the default dispatch, with NumPy's optional SIMD features this
+CPU has switched off (``NPY_DISABLE_CPU_FEATURES``: the top group, then all of them), under two forced
+OpenBLAS cores (``OPENBLAS_CORETYPE``) and with glibc's non-FMA ``log``/``exp`` (``GLIBC_TUNABLES``), and
+requires the same md5 for every declared output. Each run reports what NumPy, OpenBLAS and libm actually
+used, so a setting that did not take is caught, not passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT, stage_env
+
+pytestmark = pytest.mark.dvc
+
+# dvc.yaml's stages in an order that runs each after what it reads.
+STAGES = ("generate", "train", "evaluate", "evalset", "package", "score")
+EVALSET_ROWS = 3000  # params.yaml's 150,000 only slow the package stage; the code paths are the same
+OPENBLAS_CORES = {"x86_64": ("Haswell", "Nehalem"), "aarch64": ("NEOVERSEN1", "ARMV8")}
+# glibc's libm picks its log/exp by CPU too (FMA or not): the oldest imitation masks FMA from it.
+NO_FMA_LIBM = {"x86_64": "glibc.cpu.hwcaps=-AVX2,-FMA"}
+
+# What the process actually runs on: NumPy's dispatched SIMD groups, the OpenBLAS core(s), whether
+# the CPU has FMA, and a fingerprint of the C library's log and exp (which change with its variant).
+PROBE = """
+import hashlib, json, math
+import scipy.linalg  # SciPy's own OpenBLAS, loaded as the stages load it
+from numpy._core import _multiarray_umath as umath
+from threadpoolctl import threadpool_info
+simd = [f for f in umath.__cpu_dispatch__ if umath.__cpu_features__.get(f)]
+blas = [i for i in threadpool_info() if i.get("internal_api") == "openblas"]
+cores = sorted({i.get("architecture") or "?" for i in blas})
+xs = [(k + 0.5) / 20000 for k in range(20000)]
+libm = hashlib.md5(repr([(math.log(x), math.exp(-x)) for x in xs]).encode()).hexdigest()[:8]
+fma = bool(umath.__cpu_features__.get("FMA3"))
+print(json.dumps({"simd": simd, "openblas": cores, "libm": [libm], "fma": [str(fma)]}))
+"""
+
+
+@dataclass(frozen=True)
+class Build:
+    """One rebuild: its setting, what NumPy and OpenBLAS actually used, and every output file's md5."""
+
+    env: dict[str, str]
+    simd: list[str]
+    openblas: list[str]
+    libm: str
+    outputs: dict[str, str]
+
+
+def probe(env: dict[str, str]) -> dict[str, list[str]]:
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout))
+
+
+def settings() -> list[dict[str, str]]:
+    """The default, then imitations of older CPUs: NumPy's optional SIMD groups off, an older OpenBLAS core.
+
+    The first imitation switches off the top groups (AVX-512 here: the AVX2-only machine of issue 19),
+    the next every optional group (the baseline) and FMA for glibc's libm; each is paired with one
+    forced OpenBLAS core, so every value of every switch runs in three rebuilds instead of five.
+    """
+    found = probe(stage_env())["simd"]
+    groups = ([found[1:]] if len(found) > 1 else []) + ([found] if found else [])
+    cores = list(OPENBLAS_CORES.get(platform.machine(), ()))
+    chosen: list[dict[str, str]] = [{}]
+    for number in range(max(len(groups), len(cores))):
+        env = {}
+        if number < len(groups):
+            env["NPY_DISABLE_CPU_FEATURES"] = " ".join(groups[number])
+        if number < len(cores):
+            env["OPENBLAS_CORETYPE"] = cores[number]
+        if number == len(groups) - 1 and platform.machine() in NO_FMA_LIBM:
+            env["GLIBC_TUNABLES"] = NO_FMA_LIBM[platform.machine()]
+        chosen.append(env)
+    return chosen
+
+
+def stage_commands(dvc_yaml: Path, version: int) -> dict[str, tuple[list[str], list[str]]]:
+    """Each stage's command and declared outputs (outs, metrics, plots) from dvc.yaml, version filled in."""
+
+    def fill(text: str) -> str:
+        return text.replace("${version}", str(version))
+
+    stages = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8"))["stages"]
+    result = {}
+    for name in STAGES:
+        stage = stages[name]
+        declared = [
+            fill(next(iter(entry)) if isinstance(entry, dict) else entry)
+            for key in ("outs", "metrics", "plots")
+            for entry in stage.get(key, [])
+        ]
+        result[name] = (shlex.split(fill(stage["cmd"])), declared)
+    return result
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def build(snapshot: Path, workdir: Path, extra: dict[str, str]) -> Build:
+    """Run every stage in `workdir` with the snapshot's code and params under `extra`; hash each output."""
+    workdir.mkdir(parents=True)
+    shutil.copy(snapshot / "params.yaml", workdir / "params.yaml")
+    params = yaml.safe_load((snapshot / "params.yaml").read_text(encoding="utf-8"))
+    env = stage_env({"PYTHONPATH": str(snapshot / "src")})
+    for key in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", "GLIBC_TUNABLES"):
+        env.pop(key, None)
+    env.update(extra)  # an OPENBLAS_CORETYPE this machine sets stays unless the setting forces one
+    outputs: dict[str, str] = {}
+    for stage, (command, declared) in stage_commands(snapshot / "dvc.yaml", int(params["version"])).items():
+        done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, f"{stage} under {extra}: {done.stdout}{done.stderr}"
+        for out in declared:
+            path = workdir / out
+            for file in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
+                outputs[file.relative_to(workdir).as_posix()] = md5(file)
+    used = probe(env)
+    return Build(extra, used["simd"], used["openblas"], used["libm"][0], outputs)
+
+
+def differing(builds: list[Build]) -> list[str]:
+    files = set().union(*(b.outputs for b in builds))
+    return sorted(f for f in files if len({b.outputs.get(f) for b in builds}) > 1)
+
+
+def table(builds: list[Build]) -> str:
+    """A legend of the settings, then one row per output file with each setting's md5 prefix (* differs)."""
+    legend = [
+        f"{i}: {' '.join(f'{k}={v!r}' for k, v in b.env.items()) or 'default environment'}\n"
+        f"   ran on NumPy SIMD {'+'.join(b.simd) or 'baseline only'}, OpenBLAS {'+'.join(b.openblas)}, "
+        f"libm log/exp {b.libm}"
+        for i, b in enumerate(builds)
+    ]
+    files, odd = sorted(set().union(*(b.outputs for b in builds))), set(differing(builds))
+    head = f"  {'output':<46}" + "".join(f" {i:<8}" for i in range(len(builds)))
+    rows = [
+        f"{'*' if f in odd else ' '} {f:<46}"
+        + "".join(f" {b.outputs.get(f, 'missing')[:8]:<8}" for b in builds)
+        for f in files
+    ]
+    return "\n".join([*legend, head, *rows])
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> list[Build]:
+    """Every setting's rebuild from one snapshot of the code, dvc.yaml and params (edits meanwhile are
+    not a CPU's doing), with a small evaluation set."""
+    root = tmp_path_factory.mktemp("dispatch")
+    snapshot = root / "snapshot"
+    shutil.copytree(REPO_ROOT / "src", snapshot / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "dvc.yaml", snapshot / "dvc.yaml")
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["evalset"]["n_samples"] = EVALSET_ROWS
+    (snapshot / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    done = [build(snapshot, root / str(i), extra) for i, extra in enumerate(settings())]
+    text = table(done)
+    (root / "dispatch_md5.txt").write_text(text + "\n", encoding="utf-8")
+    print(f"\n{text}\n(also in {root / 'dispatch_md5.txt'})")
+    return done
+
+
+def test_every_output_is_byte_identical_under_every_dispatch(builds: list[Build]) -> None:
+    assert len(builds) >= 3 and len(builds[0].outputs) >= 10, table(builds)
+    assert not differing(builds), f"outputs differ between settings: {differing(builds)}\n{table(builds)}"
+
+
+def test_each_setting_took_effect(builds: list[Build]) -> None:
+    """A disabled SIMD group still in use, a forced OpenBLAS core or libm variant not taken, tests nothing."""
+    has_fma = probe(stage_env())["fma"] == ["True"]
+    for b in builds:
+        if "GLIBC_TUNABLES" in b.env and has_fma:
+            assert b.libm != builds[0].libm, table(builds)
+        disabled = set(b.env.get("NPY_DISABLE_CPU_FEATURES", "").split())
+        assert not disabled & set(b.simd), table(builds)
+        if "OPENBLAS_CORETYPE" in b.env:
+            assert [core.lower() for core in b.openblas] == [b.env["OPENBLAS_CORETYPE"].lower()], table(
+                builds
+            )
