@@ -1,5 +1,12 @@
-"""Shared fixtures: a real package built by running the stages, temp copies of the repository, and one
-PostgreSQL server for the session."""
+"""Shared fixtures: a real package built by running the stages, a repository template built by DVC once
+per test run and cloned into tests' temp dirs, one PostgreSQL server per session, and the test tiers.
+
+Tiers (markers registered in pyproject.toml): a module sets `dvc`, `e2e` or `system` with `pytestmark`,
+a test that uses the session PostgreSQL gets `postgres` here, and every other test is `unit`
+(`make unit`). Under pytest-xdist (`make test`: a module's tests on one worker) the work built once per
+run (the stage outputs, the repository template and its DVC cache) lives in the directory all workers
+share, built by the first worker that needs it under a file lock; the PostgreSQL server is per worker.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +14,49 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import fasteners
 import pytest
 
 from tests.support.postgres import PostgresServer, temporary_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
+
+TIERS = ("dvc", "postgres", "e2e", "system")  # and `unit`: a test in none of these
+POSTGRES_FIXTURES = {"postgres", "pg_url", "empty_pg_url"}
+# Heaviest first, so that under xdist the long modules start early instead of ending the run alone.
+_TIER_ORDER = {"e2e": 0, "system": 1, "dvc": 2, "postgres": 3, "unit": 4}
+# Module-scoped fixtures that take minutes (a DVC build, a registry, a served package): their modules go
+# first. `make test` uses `--dist loadscope`, so a module's tests share one worker and these fixtures are
+# built once. (Not `--dist loadgroup` with xdist_group marks: pytest-xdist 3.8 renames the node id to
+# group it, which pytest 9 ignores, so the groups are silently split.)
+LONG_MODULE_FIXTURES = ("reproduced", "world", "loop", "weak_prod_loop", "service", "package", "rendered")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `postgres` (by fixture) and `unit` (none of the other tiers); run heavy modules first (by
+    tier, and a module with a long module fixture first), so xdist starts the long poles early.
+
+    Runs before `-m` selection. The order is stable and keeps each module's tests together, so a
+    module-scoped fixture is still set up once.
+    """
+    weight: dict[str, tuple[int, int]] = {}  # per module: its heaviest tier, then 0 if a fixture is long
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if POSTGRES_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if not any(item.get_closest_marker(tier) for tier in TIERS):
+            item.add_marker(pytest.mark.unit)
+        tier = min(_TIER_ORDER[name] for name in _TIER_ORDER if item.get_closest_marker(name))
+        long = 0 if fixtures & set(LONG_MODULE_FIXTURES) else 1
+        module = item.nodeid.split("::", 1)[0]
+        weight[module] = min(weight.get(module, (tier, long)), (tier, long))
+    items.sort(key=lambda item: weight[item.nodeid.split("::", 1)[0]])
 
 
 def stage_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -48,7 +89,17 @@ def run_stages(workdir: Path, version: int = 3) -> Path:
     common = ["--params", "params.yaml", "--data", data, "--model", "models/model.joblib"]
     run([*py, "attrition.pipeline.train", *common, "--record", "models/train.json"], workdir)
     run(
-        [*py, "attrition.pipeline.evaluate", *common, "--record", "models/train.json", "--live", "metrics"],
+        [
+            *py,
+            "attrition.pipeline.evaluate",
+            *common,
+            "--record",
+            "models/train.json",
+            "--live",
+            "metrics",
+            "--out",
+            "metrics/evaluation.json",
+        ],
         workdir,
     )
     evalset = f"data/evalset_v{version}.csv"
@@ -58,7 +109,7 @@ def run_stages(workdir: Path, version: int = 3) -> Path:
     )
     package_outputs = [
         "--metrics",
-        "metrics/metrics.json",
+        "metrics/evaluation.json",
         "--evalset",
         evalset,
         "--out",
@@ -71,10 +122,42 @@ def run_stages(workdir: Path, version: int = 3) -> Path:
     return workdir
 
 
+def shared_dir(factory: pytest.TempPathFactory) -> Path:
+    """The directory every xdist worker of this run shares (the session's basetemp without xdist)."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """`shared_dir/name`, built by `build(path)` by the first worker that asks, under a file lock.
+
+    The others wait for it and then use it read-only. A failed build is recorded, so the other
+    workers fail at once with its reason instead of building it again.
+    """
+    shared = shared_dir(factory)
+    target, done, failed = shared / name, shared / f"{name}.done", shared / f"{name}.failed"
+    with fasteners.InterProcessLock(str(shared / f"{name}.lock")):
+        if failed.exists():
+            pytest.fail(f"building {name} failed in another worker:\n{failed.read_text()}")
+        if not done.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            target.mkdir()
+            try:
+                build(target)
+            except BaseException:
+                failed.write_text(traceback.format_exc())
+                raise
+            done.touch()
+    return target
+
+
 @pytest.fixture(scope="session")
 def pipeline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding the outputs of all four stages for dataset version 3 (800 rows)."""
-    return run_stages(tmp_path_factory.mktemp("pipeline"))
+    """A directory holding the outputs of all four stages for dataset version 3 (800 rows).
+
+    Built once per test run and shared by every worker: tests must not change it (copy first).
+    """
+    return built_once(tmp_path_factory, "pipeline", run_stages)
 
 
 @pytest.fixture(scope="session")
@@ -120,11 +203,57 @@ def copy_repo(destination: Path) -> Path:
 
 @pytest.fixture
 def repo_copy(tmp_path: Path) -> Iterator[Path]:
+    """A fresh copy of the repository (git, no DVC outputs)."""
     yield copy_repo(tmp_path / "repo")
+
+
+TEMPLATE_CACHE = "dvc-cache"  # beside the template in the shared dir: the one DVC cache of the run
+
+
+def _build_template(repo: Path) -> None:
+    """copy_repo, then `dvc repro` from scratch into the run's shared DVC cache."""
+    copy_repo(repo)
+    cache = repo.parent / TEMPLATE_CACHE
+    run(["dvc", "cache", "dir", "--local", str(cache)], repo)
+    run(["dvc", "repro"], repo)
+
+
+@pytest.fixture(scope="session")
+def repo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This repository copied and built by `dvc repro` from scratch, once per test run (all workers).
+
+    Never used directly: `clone_template` copies it into a test's own directory.
+    """
+    return built_once(tmp_path_factory, "repo-template", _build_template)
+
+
+def clone_template(template: Path, destination: Path, *, local_remote: bool = True) -> Path:
+    """A private copy of the built template: its git history, workspace, outputs and dvc.lock.
+
+    Its `.dvc/config.local` points at the run's shared DVC cache (which holds every output), and,
+    unless `local_remote` is False, at its own remote `destination/../remote` as copy_repo's does.
+    """
+
+    def skip(directory: str, names: list[str]) -> list[str]:
+        return ["tmp"] if Path(directory) == template / ".dvc" else []
+
+    shutil.copytree(template, destination, symlinks=True, ignore=skip)
+    config = f"[cache]\n    dir = {template.parent / TEMPLATE_CACHE}\n"
+    if local_remote:
+        config += f"['remote \"local\"']\n    url = {destination.parent / 'remote'}\n"
+    (destination / ".dvc" / "config.local").write_text(config, encoding="utf-8")
+    return destination
+
+
+@pytest.fixture
+def built_repo(repo_template: Path, tmp_path: Path) -> Path:
+    """A private, already built copy of the repository (see clone_template)."""
+    return clone_template(repo_template, tmp_path / "repo")
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """One real PostgreSQL 16 (pgserver's binaries) for the session, on a Unix socket only (about 2 s)."""
+    """One real PostgreSQL 16 (pgserver's binaries) for the session (each xdist worker has its own), on a
+    Unix socket only (about 2 s)."""
     with temporary_postgres() as server:
         yield server

@@ -1,6 +1,7 @@
 """One replica's purge, started together with another: waits for a start file, then purges once.
 
-Prints `deleted <predictions> <decisions>`. Run: python -m tests.audit.purge_racer URL START_FILE
+Prints `ready` once connected, then `deleted <predictions> <decisions>`.
+Run: python -m tests.audit.purge_racer URL START_FILE
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def main(argv: list[str]) -> int:
     engine = create_audit_engine(parse_audit_db(url))
     with engine.connect():  # connected before the start signal, so both purges really overlap
         pass
+    print("ready", flush=True)
     deadline = time.monotonic() + WAIT_S
     while not start.exists():
         if time.monotonic() > deadline:

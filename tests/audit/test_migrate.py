@@ -114,8 +114,8 @@ def test_a_store_that_may_not_upgrade_names_the_migrate_command(tmp_path: Path) 
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'alembic_version'").fetchall() == []
 
 
-def test_the_head_migration_builds_exactly_the_tables_the_code_uses(store_url: str) -> None:
-    engine = create_audit_engine(parse_audit_db(store_url))
+def test_the_head_migration_builds_exactly_the_tables_the_code_uses(empty_store_url: str) -> None:
+    engine = create_audit_engine(parse_audit_db(empty_store_url))
     migrate.upgrade(engine)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
@@ -123,8 +123,8 @@ def test_the_head_migration_builds_exactly_the_tables_the_code_uses(store_url: s
     assert differences == []
 
 
-@pytest.mark.integration
-def test_replicas_starting_together_upgrade_once(pg_url: str) -> None:
+def test_replicas_starting_together_upgrade_once(empty_pg_url: str) -> None:
+    pg_url = empty_pg_url
     results: list[tuple[str | None, str]] = []
     errors: list[BaseException] = []
 

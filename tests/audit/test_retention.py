@@ -88,8 +88,8 @@ def test_old_decisions_go_even_when_their_prediction_is_recent(store_url: str) -
     assert (result.predictions, result.decisions) == (1, 1)
 
 
-@pytest.mark.integration
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.e2e
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_two_replicas_purging_at_once_delete_each_old_row_exactly_once(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -106,7 +106,8 @@ def test_two_replicas_purging_at_once_delete_each_old_row_exactly_once(
         )
         for n in range(2)
     ]
-    time.sleep(1.5)  # both connected and polling for the start file (they time out on their own)
+    for racer in racers:  # both connected and polling for the start file (they time out on their own)
+        assert racer.stdout is not None and racer.stdout.readline() == "ready\n", racer.stderr
     start.touch()
     deleted = [0, 0]
     for racer in racers:

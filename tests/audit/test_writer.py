@@ -83,7 +83,6 @@ def _wait_healthy(store: AuditStore, want: bool) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.integration
 def test_an_outage_past_the_bound_fails_closed_then_recovers(postgres: PostgresServer, pg_url: str) -> None:
     with open_store(pg_url, outage_bound_s=0.5) as store:
         store.record_blocking([prediction("E1")])
@@ -119,7 +118,7 @@ def _writer(url: str, rows: int, concurrency: int = 16) -> subprocess.Popen[str]
     )
 
 
-@pytest.mark.integration
+@pytest.mark.e2e
 def test_two_writer_processes_under_load_commit_every_answered_row(pg_url: str) -> None:
     writers = [_writer(pg_url, 3000), _writer(pg_url, 3000)]
     answered: list[str] = []
@@ -134,7 +133,7 @@ def test_two_writer_processes_under_load_commit_every_answered_row(pg_url: str) 
     assert len(stored) == len(answered) == 6000 and set(stored) == set(answered)
 
 
-@pytest.mark.integration
+@pytest.mark.e2e
 def test_postgres_restarted_under_load_loses_nothing(postgres: PostgresServer, pg_url: str) -> None:
     writer = _writer(pg_url, 6000)
     assert writer.stdout is not None
@@ -151,8 +150,8 @@ def test_postgres_restarted_under_load_loses_nothing(postgres: PostgresServer, p
     assert count(pg_url, "predictions") == 6000  # every answered row, and nothing twice
 
 
-@pytest.mark.integration
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.e2e
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_sigkill_under_load_loses_no_answered_row(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:

@@ -18,11 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import fasteners
 import pytest
 
 from tests.deploy.chart import REPO_ROOT, VALUES_FILES, chart_copy, load_values, render
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.system, pytest.mark.timeout(900)]
 
 REQUIREMENTS = Path(__file__).with_name("requirements-checkov.txt")
 DOCKERFILE = REPO_ROOT / "deploy" / "docker" / "Dockerfile"
@@ -48,8 +49,12 @@ def _checkov() -> Path:
     digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
     venv = REPO_ROOT / ".venv" / "tools" / f"checkov-{digest}"
     executable = venv / "bin" / "checkov"
-    if executable.is_file():
-        return executable
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with fasteners.InterProcessLock(str(venv.parent / f"{venv.name}.lock")):  # xdist workers, other runs
+        return executable if executable.is_file() else _install(venv, executable)
+
+
+def _install(venv: Path, executable: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=120)
     done = subprocess.run(
         [

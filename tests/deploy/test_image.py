@@ -34,7 +34,7 @@ from tests.deploy.docker_daemon import (
 from tests.support.service import free_port
 
 pytestmark = [
-    pytest.mark.integration,
+    pytest.mark.system,
     pytest.mark.skipif(
         os.environ.get("ATTRITION_IMAGE_TEST") != "1", reason="slow: run `make image-test` (as root)"
     ),

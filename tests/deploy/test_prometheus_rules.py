@@ -16,6 +16,8 @@ from attrition.monitor.exposition import build_registry
 from attrition.service.core.metrics import ServiceMetrics
 from tests.support.system import ensure_command
 
+pytestmark = pytest.mark.system  # promtool, from Debian's prometheus package
+
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "prometheus" / "rules.yml"
 RULE_TESTS = sorted((REPO / "deploy" / "prometheus" / "tests").glob("*.yml"))

@@ -58,7 +58,7 @@ def _fast_rules(path: Path) -> Path:
     return path
 
 
-@pytest.mark.integration
+@pytest.mark.system
 def test_prometheus_scrapes_service_and_monitor_and_the_drift_alert_fires(
     model_package: Path, dataset_csv: Path, tmp_path: Path
 ) -> None:

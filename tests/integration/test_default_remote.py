@@ -12,18 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, copy_repo, run
+from tests.conftest import REPO_ROOT, clone_template, run
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dvc
 
 
-def test_default_remote_serves_push_pull_and_artifacts_get(tmp_path: Path) -> None:
+def test_default_remote_serves_push_pull_and_artifacts_get(repo_template: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     env = {"HOME": str(home)}
-    repo = copy_repo(tmp_path / "repo")
-    (repo / ".dvc" / "config.local").unlink()  # use the committed default, as a new user would
-    run(["dvc", "repro"], repo, env=env)
+    # built, and no local remote: the committed default is used, as a new user would
+    repo = clone_template(repo_template, tmp_path / "repo", local_remote=False)
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
     run(["dvc", "push"], repo, env=env)
     run(["dvc", "push", "-a"], repo, env=env)

@@ -34,7 +34,7 @@ from tests.support.registry_repo import (
 )
 from tests.support.service import free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.e2e, pytest.mark.dvc]
 
 SECRET = "registry-e2e-secret-0123456789abcdef0123456789"
 PROFILE = {"age": 29, "job_role": "Sales", "monthly_income": 3500, "years_at_company": 1}
@@ -141,14 +141,25 @@ def test_a_candidate_trained_on_shuffled_labels_fails(world: dict[str, Path]) ->
         "models/train.json",
     ]
     run([*PY, "attrition.pipeline.train", *common], work)
-    run([*PY, "attrition.pipeline.evaluate", *common, "--live", "metrics"], work)
+    run(
+        [
+            *PY,
+            "attrition.pipeline.evaluate",
+            *common,
+            "--live",
+            "metrics",
+            "--out",
+            "metrics/evaluation.json",
+        ],
+        work,
+    )
     run(
         [
             *PY,
             "attrition.pipeline.package",
             *common,
             "--metrics",
-            "metrics/metrics.json",
+            "metrics/evaluation.json",
             "--evalset",
             str(world["repo"] / "data" / "evalset_v3.csv"),
             "--out",

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.conftest import copy_repo, run
+from tests.conftest import clone_template, run
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.dvc
 
 CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing"}
 OUTPUTS = (
@@ -57,15 +57,17 @@ def git_status(repo: Path) -> str:
     return run(["git", "status", "--porcelain"], repo).stdout
 
 
-def test_any_clone_rebuilds_and_fills_the_remote_for_everyone(s3_endpoint: str, tmp_path: Path) -> None:
-    """Clone A rebuilds the commit from scratch and pushes; B (empty cache) pulls what the lock names."""
-    origin = copy_repo(tmp_path / "origin")
+def test_any_clone_rebuilds_and_fills_the_remote_for_everyone(
+    repo_template: Path, s3_endpoint: str, tmp_path: Path
+) -> None:
+    """Clone A, built (the run's template: `dvc repro` from scratch), pushes; B (a git clone of it, empty
+    cache) pulls what the lock names."""
     clone_a, clone_b = tmp_path / "a", tmp_path / "b"
+    clone_template(repo_template, clone_a)
+    run(["git", "clone", "-q", str(clone_a), str(clone_b)], tmp_path)
     for clone in (clone_a, clone_b):
-        run(["git", "clone", "-q", str(origin), str(clone)], tmp_path)
         configure_s3(clone, s3_endpoint)
 
-    run(["dvc", "repro"], clone_a)
     assert git_status(clone_a) == "", "a rebuild of a commit must change nothing git tracks"
     pushed = run(["dvc", "push", "-r", "s3"], clone_a)
     assert "pushed" in pushed.stdout.lower()

@@ -42,7 +42,7 @@ from tests.support.registry_repo import (
     stages,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.e2e, pytest.mark.dvc]
 
 RETRAIN = "make retrain VERSION=8"
 RETRAIN_TIMEOUT_S = 900  # the monitor waits for make retrain: a DVC experiment, push, propose, gate

@@ -15,13 +15,13 @@ from tests.support.monitoring import write_store
 from tests.support.postgres import PostgresServer
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def audit_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty store URL on each backend in turn (what ATTRITION_AUDIT_DB holds)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'audit.sqlite'}"
     server: PostgresServer = request.getfixturevalue("postgres")
-    return server.new_database()
+    return server.migrated_database()
 
 
 def _row(employee_id: str, ts: float, *, opt_out: bool = False, probability: float = 0.4) -> PredictionRow:

@@ -32,7 +32,7 @@ def _simulate(service: Service, outcomes: Path, *args: str) -> int:
     )
 
 
-@pytest.mark.integration
+@pytest.mark.e2e
 def test_every_drawn_employee_is_answered_or_refused_and_has_an_outcome(
     service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -54,7 +54,7 @@ def test_every_drawn_employee_is_answered_or_refused_and_has_an_outcome(
     assert code == (0 if not refused else 1)
 
 
-@pytest.mark.integration
+@pytest.mark.e2e
 def test_a_refused_token_is_one_line_exit_2(
     service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -53,7 +53,7 @@ def decide_token() -> str:
     return make_token("attrition:decide", sub="manager-1")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def audit_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty audit store on each backend in turn (an ATTRITION_AUDIT_DB value)."""
     if request.param == "sqlite":

@@ -6,7 +6,7 @@ start-up helper is not used: a test here stops and starts the server to simulate
 that helper loses track of a restarted server at clean-up. PostgreSQL refuses to run as root, so
 as root the server runs as a system user `pgserver` (created once, as pgserver itself does). It
 listens on a Unix socket in its data directory only, never on the network; each test gets its own
-database.
+database (an empty one, or a copy of a template migrated once).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class PostgresServer:
 
     pgdata: Path
     _names: itertools.count[int] = field(default_factory=itertools.count)
+    _migrated_template: str | None = None
 
     @classmethod
     def create(cls, directory: Path) -> PostgresServer:
@@ -81,12 +82,31 @@ class PostgresServer:
     def admin(self) -> psycopg.Connection[tuple[object, ...]]:
         return psycopg.connect(host=self.socket_dir, user="postgres", dbname="postgres", autocommit=True)
 
-    def new_database(self) -> str:
-        """A fresh, empty database; returns its ATTRITION_AUDIT_DB URL."""
+    def new_database(self, template: str | None = None) -> str:
+        """A fresh database, empty or a copy of database `template`; returns its ATTRITION_AUDIT_DB URL."""
+        return self.url(self._create(template))
+
+    def _create(self, template: str | None = None) -> str:
         name = f"audit_{os.getpid()}_{next(self._names)}"
         with self.admin() as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
+            connection.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return name
+
+    def migrated_database(self) -> str:
+        """A fresh database whose audit schema is at head: a copy of a template migrated once per server
+        (CREATE DATABASE ... TEMPLATE copies it in a few milliseconds, instead of running Alembic)."""
+        if not self._migrated_template:
+            from attrition.audit import migrate
+            from attrition.audit.database import create_audit_engine, parse_audit_db
+
+            name = self._create()
+            engine = create_audit_engine(parse_audit_db(self.url(name)))
+            try:
+                migrate.upgrade(engine)
+            finally:
+                engine.dispose()  # no connection may remain on a template database
+            self._migrated_template = name
+        return self.new_database(template=self._migrated_template)
 
     def _command(self, binary: str, *args: str) -> None:
         done = subprocess.run(

@@ -8,6 +8,7 @@ Shared by the registry end-to-end test and the monitoring loop test, so both exe
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,8 @@ def lock_md5(repo: Path, rev: str, path: str) -> str:
 def registry_repo(root: Path, message: str, **params: Any) -> dict[str, Path]:
     """A repo with origin and DVC remote whose first build (params applied) is proposed and promoted.
 
+    Built from scratch, not cloned from the run's repository template: the params change every stage
+    but generate (or all of them), so waiting for the template would cost more than it saves.
     Returns root, repo and prod_package (v1.0.0 fetched with `dvc artifacts get`).
     """
     repo = copy_repo(root / "repo")
@@ -96,10 +99,20 @@ def registry_repo(root: Path, message: str, **params: Any) -> dict[str, Path]:
 def link_venv(repo: Path) -> None:
     """Let `make` targets run in the temp repo with this interpreter's venv instead of building one.
 
-    The Makefile's `install` prerequisite is satisfied by the venv's marker files (the copied
-    requirements keep their mtimes); `.venv` goes into the repo's local exclude file, because the
-    committed `.venv/` pattern matches directories, not a symlink, and `make retrain` runs `git add -A`.
+    The Makefile's `install` prerequisite must be satisfied by the venv's marker files: were the
+    repo's requirements newer than them (a checkout made after the venv), make would run
+    `pip install -e .` and point the shared venv's editable install at this temporary repo, breaking
+    every later import of `attrition`. So the requirement files are dated just before the markers.
+    `.venv` goes into the repo's local exclude file, because the committed `.venv/` pattern matches
+    directories, not a symlink.
     """
-    (repo / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    venv = Path(sys.prefix)
+    markers = [venv / name for name in (".installed", ".installed-dev") if (venv / name).exists()]
+    if markers:
+        before = min(marker.stat().st_mtime for marker in markers) - 1
+        for name in ("requirements.txt", "requirements-dev.txt", "pyproject.toml"):
+            if (repo / name).exists():
+                os.utime(repo / name, (before, before))
+    (repo / ".venv").symlink_to(venv, target_is_directory=True)
     with (repo / ".git" / "info" / "exclude").open("a", encoding="utf-8") as exclude:
         exclude.write("/.venv\n")

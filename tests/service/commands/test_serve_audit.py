@@ -31,7 +31,7 @@ from tests.support.service import (
     stored_rows,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 OUTAGE_BOUND_S = 2.0
 LOAD_CONNECTIONS = 4
@@ -45,6 +45,10 @@ def _port(url: str) -> int:
 
 def _stored_ids(audit_db: str) -> list[str]:
     return [row["prediction_id"] for row in stored_rows(audit_db, "SELECT prediction_id FROM predictions")]
+
+
+def _stored_count(audit_db: str) -> int:
+    return int(stored_rows(audit_db, "SELECT COUNT(*) AS n FROM predictions")[0]["n"])
 
 
 def _load(url: str, seconds: float, stop: threading.Event | None = None) -> RunResult:
@@ -124,6 +128,7 @@ def test_two_replicas_on_one_postgres_store_every_answered_row(
     assert sorted(stored) == sorted(answered)  # rows committed == predictions answered, none twice
 
 
+@pytest.mark.postgres  # its own server: it stops and starts it
 def test_a_postgres_restart_loses_nothing_answered_and_readiness_fails_closed_then_recovers(
     model_package: Path, scores_csv: Path, tmp_path: Path
 ) -> None:
@@ -136,7 +141,7 @@ def test_a_postgres_restart_loses_nothing_answered_and_readiness_fails_closed_th
         with serve_subprocess(settings, log, env=env) as proc, httpx.Client(base_url=proc.url) as client:
             try:
                 with _load_in_background(proc.url, seconds=60) as finish:
-                    time.sleep(1.5)
+                    _wait_for(lambda: _stored_count(url) >= 50, "the load to flow", 30, log)
                     pg.stop("fast")
                     running = False
                     _wait_for(lambda: client.get("/readyz").status_code == 503, "/readyz 503", 20, log)
@@ -148,7 +153,8 @@ def test_a_postgres_restart_loses_nothing_answered_and_readiness_fails_closed_th
                     pg.start()
                     running = True
                     _wait_for(lambda: client.get("/readyz").status_code == 200, "/readyz 200", 30, log)
-                    time.sleep(1.0)
+                    recovered = _stored_count(url)
+                    _wait_for(lambda: _stored_count(url) >= recovered + 20, "the load to flow again", 30, log)
                     result = finish()
             finally:
                 if not running:
@@ -165,7 +171,7 @@ def test_a_postgres_restart_loses_nothing_answered_and_readiness_fails_closed_th
     assert "audit store back after" in log.read_text()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_sigkill_under_load_keeps_every_answered_prediction(
     model_package: Path,
     scores_csv: Path,
@@ -183,7 +189,8 @@ def test_sigkill_under_load_keeps_every_answered_prediction(
         serve_subprocess(settings, tmp_path / "serve.log") as proc,
         _load_in_background(proc.url, seconds=30) as finish,
     ):
-        time.sleep(2.0)
+        # committed before answered: 150 rows stored means well over 100 answers left (4 connections)
+        _wait_for(lambda: _stored_count(url) >= 150, "the load to flow", 30, tmp_path / "serve.log")
         proc.proc.kill()  # SIGKILL: no shutdown, no drain
         assert proc.wait_exit(10) == -9
         result = finish()
