@@ -42,8 +42,14 @@ plots: install  ## render every DVC plot to PNG offline into docs/plots (REVS="H
 lineage: install  ## which data, code and params made the workspace's model (REV=<git rev> for another)
 	attrition lineage $(if $(REV),--rev $(REV))
 
-test: install-dev lint typecheck  ## lint, type check and the whole test suite
-	pytest
+# pytest-xdist: PYTEST_WORKERS processes (auto: one per core). --dist loadscope keeps a module's tests on
+# one worker, so a module fixture (a DVC build, a registry) is built once; modules are handed out in the
+# collection order tests/conftest.py sets (the longest first), not by their number of tests.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
+
+test: install-dev lint typecheck  ## lint, type check and the whole test suite (tiers: unit dvc postgres e2e system)
+	pytest $(XDIST)
 
 lint:  ## ruff lint and format check, and the package's import contract (import-linter, pyproject.toml)
 	ruff check src tests bench
@@ -53,8 +59,15 @@ lint:  ## ruff lint and format check, and the package's import contract (import-
 typecheck:  ## mypy on src/
 	mypy src
 
-unit: install-dev  ## only the fast unit tests
-	pytest -m "not integration"
+unit: install-dev  ## only the fast unit tests (no DVC build, database server, served process or system tool)
+	pytest $(XDIST) -m unit
+
+.PHONY: test-dvc test-postgres test-e2e test-system
+test-dvc: install-dev  ## one tier only (also test-postgres, test-e2e, test-system; markers in pyproject.toml)
+	pytest $(XDIST) -m dvc
+
+test-postgres test-e2e test-system: install-dev
+	pytest $(XDIST) -m $(@:test-%=%)
 
 bench: install-dev  ## benchmark scripts (pipeline speed, model quality, service)
 	python bench/bench_pipeline.py
@@ -87,7 +100,7 @@ retrain: install  ## weekly flow for dataset VERSION=N: experiment, branch+commi
 	@echo "== 2/6 candidate experiment on dataset version $(VERSION)"
 	dvc exp run -S version=$(VERSION)
 	@echo "== 3/6 commit the experiment"
-	git add -A && git commit -qm "Retrain on dataset version $(VERSION) (make retrain)" && git log --oneline -1
+	@$(MAKE) --no-print-directory retrain-commit VERSION=$(VERSION)
 	@echo "== 4/6 push code and outputs"
 	@if git remote | grep -qx origin; then git push -q -u origin retrain/v$(VERSION); else echo "no origin: git push skipped"; fi
 	dvc push
@@ -100,6 +113,34 @@ retrain: install  ## weekly flow for dataset VERSION=N: experiment, branch+commi
 	  1|3) echo "== retrain: candidate left in staging (gate exit $$rc; gate-v$(VERSION).json says why)";; \
 	  *) exit $$rc;; \
 	esac
+
+# What an experiment changes, and all that retrain commits: its parameters, the lock, the git-tracked
+# metrics and plot data, and the entries DVC adds to the output folders' .gitignore for a new dataset
+# version. Never `git add -A`: files lying in the work tree (a token, outcomes, monitor output) stay out.
+RETRAIN_FILES := params.yaml dvc.lock metrics data/.gitignore models/.gitignore
+
+.PHONY: retrain-commit
+retrain-commit:  ## step 3 of retrain: commit exactly $(RETRAIN_FILES), refuse if the experiment changed more
+	@case "$(VERSION)" in ''|*[!0-9]*|0) echo "error: VERSION=$(VERSION); give the dataset version retrained" >&2; exit 2;; esac
+	git add -- $(RETRAIN_FILES)
+	git commit -qm "Retrain on dataset version $(VERSION) (make retrain)" -- $(RETRAIN_FILES)
+	@git log --oneline -1 && git show --name-only --format= HEAD
+	@git diff --quiet HEAD || { echo "error: tracked files changed outside $(RETRAIN_FILES):" >&2; \
+		git status --short --untracked-files=no >&2; exit 1; }
+
+# the README's walkthroughs (issue 19): prysk transcripts in docs/walkthroughs/, run on a fresh clone of HEAD
+WALKTHROUGHS ?=
+
+.PHONY: walkthroughs walkthroughs-accept readme
+walkthroughs: install-dev  ## run the README's walkthroughs on a fresh clone of HEAD (slow tier; .ci/run runs it)
+	ATTRITION_WALKTHROUGHS=1 pytest -n $(PYTEST_WORKERS) --dist load tests/walkthroughs/test_walkthroughs.py
+
+walkthroughs-accept: install-dev  ## rerun them and take the new output into docs/walkthroughs/*.t, then make readme
+	python -m tests.walkthroughs.run --accept $(WALKTHROUGHS)
+	python -m tests.walkthroughs.readme --write
+
+readme:  ## render README.md's walkthrough blocks from docs/walkthroughs/*.t
+	python -m tests.walkthroughs.readme --write
 
 # deployment (issue 11)
 .PHONY: image image-test
