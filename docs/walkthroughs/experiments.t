@@ -10,12 +10,12 @@ Experiments: independent runs from the committed baseline, through DVC's queue.
   $ dvc exp show --no-pager --drop '.*' \
   >   --keep 'Experiment|^version$|train.model|holdout.roc_auc|holdout.precision$|holdout.recall$|holdout.threshold'
    ───────────────────────────────────────────────────────────────────────────────────────────────────────────────────────── 
-    Experiment             holdout.threshold   holdout.roc_auc   holdout.precision   holdout.recall   version   train.model  
+    Experiment             holdout.roc_auc   holdout.precision   holdout.recall   holdout.threshold   version   train.model  
    ───────────────────────────────────────────────────────────────────────────────────────────────────────────────────────── 
-    workspace                        0.17737           0.82414             0.32308          0.77778   3         hgb          
-    main                             0.17737           0.82414             0.32308          0.77778   3         hgb          
-    ├── ??????? [v5]                 0.24281           0.82738             0.38095          0.85714   5         hgb           (glob)
-    └── ??????? [logreg]             0.14701           0.71568              0.2625          0.77778   3         logreg        (glob)
+    workspace                      0.82414             0.32308          0.77778             0.17737   3         hgb          
+    main                           0.82414             0.32308          0.77778             0.17737   3         hgb          
+    ├── ??????? [v5]               0.82738             0.38095          0.85714             0.24281   5         hgb           (glob)
+    └── ??????? [logreg]           0.71568              0.2625          0.77778             0.14701   3         logreg        (glob)
    ───────────────────────────────────────────────────────────────────────────────────────────────────────────────────────── 
   $ git status --short                                         # the workspace is as it was
 
@@ -38,9 +38,10 @@ Take one into the workspace:
   Changes for experiment 'logreg' have been applied to your current workspace.
   $ git status --short
    M dvc.lock
+   M metrics/evaluation.json
    M metrics/metrics.json
+   M metrics/plots/custom/calibration.json
    M metrics/plots/custom/confusion_matrix.json
    M metrics/plots/custom/precision_recall.json
    M metrics/plots/custom/roc.json
-   M metrics/plots/sklearn/calibration.json
    M params.yaml

@@ -2,7 +2,7 @@ Lineage of the workspace's model and of a revision (the last commit that changed
 
   $ attrition lineage
   revision        workspace
-  model version   v3-6ee4795f3bfc
+  model version   v3-6af8d185a68d
   dataset         version 3, 800 rows, md5 7746c79dafe141387f4379bff616300c
   code (train)    sha256 * (glob)
   params          {"evalset": {"n_samples": 150000, "seed_base": 5000000}, *, "version": 3} (glob)
@@ -16,7 +16,7 @@ Lineage of the workspace's model and of a revision (the last commit that changed
   built (train   ) * on * in *s at commit * (glob)
   $ attrition lineage --rev HEAD
   revision        * (glob)
-  model version   v3-6ee4795f3bfc
+  model version   v3-6af8d185a68d
   dataset         version 3, 800 rows, md5 7746c79dafe141387f4379bff616300c
   code (train)    sha256 * (glob)
   params          {"evalset": {"n_samples": 150000, "seed_base": 5000000}, *, "version": 3} (glob)

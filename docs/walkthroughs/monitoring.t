@@ -7,8 +7,8 @@ standing in for the team's, and the default DVC remote. Production is the defaul
   generate: 800 rows of dataset version 3 -> data/employee_attrition_v3.csv
   train: hgb {'l2_regularization': 1.0, 'learning_rate': 0.05, 'max_depth': 2, 'max_iter': 60, 'min_samples_leaf': 20} columns ['job_role', 'monthly_income', 'years_at_company'] (dropped ['age']) calibration isotonic (6 knots) cv roc_auc 0.7833±0.0544 threshold 0.1774 in *s -> models/model.joblib (glob)
   evalset: 20160 rows of dataset version 3 (160 hold-out, 20000 fresh, 3349 positives) -> data/evalset_v3.csv
-  package: v3-6ee4795f3bfc -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
-  scored 800 employees with model v3-6ee4795f3bfc -> data/batch_scores.csv
+  package: v3-6af8d185a68d -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
+  scored 800 employees with model v3-6af8d185a68d -> data/batch_scores.csv
   $ git add params.yaml dvc.lock metrics && git commit -qm "Version-3 model, a shorter gate"
   $ git push -q -u origin main && dvc push -q
   $ attrition registry propose && attrition registry promote
@@ -17,9 +17,9 @@ standing in for the team's, and the default DVC remote. Production is the defaul
   promote: v1.0.0 is now prod (was none)
   $ attrition registry show
   version  stages        model_version    data  roc_auc  precision  recall  registered           commit
-  v1.0.0   staging,prod  v3-6ee4795f3bfc  v3    0.824    0.323      0.778   * (glob)
+  v1.0.0   staging,prod  v3-6af8d185a68d  v3    0.824    0.323      0.778   * (glob)
   $ attrition deploy --stage prod --to scratch/serving && cp data/batch_scores.csv scratch/serving/
-  deploy: prod is v1.0.0 (model v3-6ee4795f3bfc) -> scratch/serving/current (was nothing)
+  deploy: prod is v1.0.0 (model v3-6af8d185a68d) -> scratch/serving/current (was nothing)
   $ ATTRITION_AUDIT_DB=scratch/serving/audit.sqlite attrition serve --dev --package scratch/serving/current \
   >   --scores scratch/serving/batch_scores.csv --port 18434 > scratch/serve.log 2>&1 &
   $ timeout 120 sh -c 'until curl -sf http://127.0.0.1:18434/readyz > /dev/null; do sleep 1; done'
@@ -35,7 +35,7 @@ Version-3 traffic: nothing alerts.
   decay    recall                 90d ok                recall 0.743 (95% CI 0.676-0.808, n=171) vs baseline 0.774: drop 3.1 pp
   decay    precision              90d ok                precision 0.318 (95% CI 0.273-0.364, n=399) vs baseline 0.327: drop 0.8 pp
   fairness age_band_recall_gap    90d insufficient_data too few positives per age band {'30-44': 65, '45+': 79, '<30': 27}; a verdict needs 100 in each
-  monitor: v3-6ee4795f3bfc drift=ok decay=ok fairness=insufficient_data (1000 labelled of 1000 employees)
+  monitor: v3-6af8d185a68d drift=ok decay=ok fairness=insufficient_data (1000 labelled of 1000 employees)
 
 Version-8 traffic: income drift and confirmed precision decay start `make retrain VERSION=8` (DVC's
 per-stage lines left out); the gate judges the candidate.
@@ -57,8 +57,8 @@ per-stage lines left out); the gate judges the candidate.
   train: hgb {'l2_regularization': 1.0, 'learning_rate': 0.05, 'max_depth': 2, 'max_iter': 60, 'min_samples_leaf': 20} columns ['job_role', 'years_at_company'] (dropped ['monthly_income', 'age']) calibration isotonic (8 knots) cv roc_auc 0.8200±0.0306 threshold 0.2380 in *s -> models/model.joblib (glob)
   evaluate: hold-out roc_auc 0.8277 precision 0.275 recall 0.864 at threshold 0.2380 -> metrics
   evalset: 20160 rows of dataset version 8 (160 hold-out, 20000 fresh, 2709 positives) -> data/evalset_v8.csv
-  package: v8-bc7a7144acf4 -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
-  scored 800 employees with model v8-bc7a7144acf4 -> data/batch_scores.csv
+  package: v8-ded79099456c -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
+  scored 800 employees with model v8-ded79099456c -> data/batch_scores.csv
   Ran experiment(s): * (glob)
   Experiment results have been applied to your workspace.
   == 3/6 commit the experiment
@@ -67,11 +67,12 @@ per-stage lines left out); the gate judges the candidate.
   * Retrain on dataset version 8 (make retrain) (glob)
   data/.gitignore
   dvc.lock
+  metrics/evaluation.json
   metrics/metrics.json
+  metrics/plots/custom/calibration.json
   metrics/plots/custom/confusion_matrix.json
   metrics/plots/custom/precision_recall.json
   metrics/plots/custom/roc.json
-  metrics/plots/sklearn/calibration.json
   params.yaml
   == 4/6 push code and outputs
   dvc push
@@ -80,11 +81,11 @@ per-stage lines left out); the gate judges the candidate.
   attrition registry propose
   propose: registered v1.1.0 of attrition-model at HEAD and assigned staging
   == 6/6 gate against prod and promote
-  gate: candidate v8-bc7a7144acf4 vs production v3-6ee4795f3bfc on 20160 rows (2709 positives)
+  gate: candidate v8-ded79099456c vs production v3-6af8d185a68d on 20160 rows (2709 positives)
     fail                  precision_at_production_recall: candidate - production -0.0017 [-0.0034, +0.0004]: not shown superior (lower bound <= 0)
     fail                  recall_at_production_precision: candidate - production -0.1853 [-0.2019, +0.0236]: not shown superior (lower bound <= 0)
     fail                  deployed_recall_noninferior: recall at packaged thresholds -0.0210 [-0.0307, -0.0119]; lower bound must be >= -0.0200
-    insufficient_evidence age_band_recall_gap: candidate gap +0.0559 [+0.0198, +0.1040] straddles 0.02 and candidate - production +0.0146 [-0.0104, +0.0353] is not within 0.02: 571 positives in the thinnest age band cannot decide; gate on more labelled rows
+    pass                  age_band_recall_gap: candidate gap +0.0515 [+0.0087, +0.1008] (90% simultaneous; observed range +0.0559) straddles 0.02; candidate - production gap at most +0.1008 (not shown within 0.02); burden of proof: unfairness
   verdict: fail
   promote: v1.1.0 stays in staging (gate verdict fail); prod remains v1.0.0
   == retrain: candidate left in staging (gate exit 1; gate-v8.json says why)
@@ -95,31 +96,32 @@ per-stage lines left out); the gate judges the candidate.
   decay    recall                 90d ok                recall 0.779 (95% CI 0.731-0.827, n=280) vs baseline 0.774: rise 0.5 pp
   decay    precision              90d alert             precision 0.270 (95% CI 0.241-0.301, n=808) vs baseline 0.327: drop 5.7 pp
   fairness age_band_recall_gap    90d insufficient_data too few positives per age band {'30-44': 97, '<30': 68}; a verdict needs 100 in each
-  monitor: v3-6ee4795f3bfc drift=alert decay=alert fairness=insufficient_data (2000 labelled of 3000 employees); alerts: drift:monthly_income@1d, drift:score@1d, drift:monthly_income@4d, drift:score@4d, decay:precision@90d
+  monitor: v3-6af8d185a68d drift=alert decay=alert fairness=insufficient_data (2000 labelled of 3000 employees); alerts: drift:monthly_income@1d, drift:score@1d, drift:monthly_income@4d, drift:score@4d, decay:precision@90d
   monitor: --on-decay exited 0
   monitor exited 1
   $ git show --stat --format=%s HEAD          # the retrain committed what it made, no scratch file
   Retrain on dataset version 8 (make retrain)
   
    data/.gitignore                            |   1 +
-   dvc.lock                                   | 128 ++++++++++++++++-----------------
-   metrics/metrics.json                       |  94 ++++++++++++------------
-   metrics/plots/custom/confusion_matrix.json |   8 +--
-   metrics/plots/custom/precision_recall.json | 283 ++++++++++++------------------------------------------------------------
-   metrics/plots/custom/roc.json              | 287 ++++++++++++--------------------------------------------------------------
-   metrics/plots/sklearn/calibration.json     |  26 +++----
+   dvc.lock                                   | 132 ++++++++++++-------------
+   metrics/evaluation.json                    | 106 ++++++++++----------
+   metrics/metrics.json                       |  10 +-
+   metrics/plots/custom/calibration.json      |  38 +++----
+   metrics/plots/custom/confusion_matrix.json |   8 +-
+   metrics/plots/custom/precision_recall.json | 324 +++++++++---------------------------------------------------
+   metrics/plots/custom/roc.json              | 399 ++++++++++++--------------------------------------------------------------
    params.yaml                                |   2 +-
-   8 files changed, 216 insertions(+), 613 deletions(-)
+   9 files changed, 252 insertions(+), 768 deletions(-)
   $ attrition registry show
   version  stages   model_version    data  roc_auc  precision  recall  registered           commit
-  v1.1.0   staging  v8-bc7a7144acf4  v8    0.828    0.275      0.864   * (glob)
-  v1.0.0   prod     v3-6ee4795f3bfc  v3    0.824    0.323      0.778   * (glob)
+  v1.1.0   staging  v8-ded79099456c  v8    0.828    0.275      0.864   * (glob)
+  v1.0.0   prod     v3-6af8d185a68d  v3    0.824    0.323      0.778   * (glob)
   $ python -c 'import json; r=json.load(open("gate-v8.json")); print(r["verdict"], [(x["name"], x["outcome"]) for x in r["rules"]])'
-  fail [('precision_at_production_recall', 'fail'), ('recall_at_production_precision', 'fail'), ('deployed_recall_noninferior', 'fail'), ('age_band_recall_gap', 'insufficient_evidence')]
+  fail [('precision_at_production_recall', 'fail'), ('recall_at_production_precision', 'fail'), ('deployed_recall_noninferior', 'fail'), ('age_band_recall_gap', 'pass')]
   $ curl -s -H "Authorization: Bearer $(cat scratch/token)" -H 'content-type: application/json' \
   >   -d '{"age": 29, "job_role": "Sales", "monthly_income": 3500, "years_at_company": 1}' \
   >   http://127.0.0.1:18434/predict; echo
-  {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473189853,"model_version":"v3-6ee4795f3bfc","source":"model","employee_id":null,"prediction_id":"*","warnings":[]} (glob)
+  {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473,"model_version":"v3-6af8d185a68d","source":"model","employee_id":null,"prediction_id":"*","warnings":[]} (glob)
   $ grep -E '^attrition_monitor_(psi|verdict)\{.*monthly_income.*window="1d"' scratch/monitor.prom
   attrition_monitor_verdict{check="drift",subject="monthly_income",verdict="ok",window="1d"} 0.0
   attrition_monitor_verdict{check="drift",subject="monthly_income",verdict="alert",window="1d"} 1.0

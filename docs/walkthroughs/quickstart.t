@@ -18,16 +18,16 @@ Quick start: `make repro` on a fresh clone rebuilds everything and leaves git st
   evalset: 150160 rows of dataset version 3 (160 hold-out, 150000 fresh, 25902 positives) -> data/evalset_v3.csv
   
   Running stage 'package':
-  [>] attrition\ package\ \-\-params\ params\.yaml\ \-\-run\-record\ models/\.runs/package\.json\ \-\-data\ data/employee_attrition_v3\.csv\ \-\-model\ models/model\.joblib\ \-\-record\ models/train\.json\ \-\-metrics\ metrics/metrics\.json\ \-\-evalset\ data/evalset_v3\.csv\ \-\-out\ models/attrition\-model (re)
-  package: v3-6ee4795f3bfc -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
+  [>] attrition\ package\ \-\-params\ params\.yaml\ \-\-run\-record\ models/\.runs/package\.json\ \-\-data\ data/employee_attrition_v3\.csv\ \-\-model\ models/model\.joblib\ \-\-record\ models/train\.json\ \-\-metrics\ metrics/evaluation\.json\ \-\-evalset\ data/evalset_v3\.csv\ \-\-out\ models/attrition\-model (re)
+  package: v3-6af8d185a68d -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
   
   Running stage 'score':
   [>] attrition\ score\ \-\-run\-record\ models/\.runs/score\.json\ \-\-package\ models/attrition\-model\ \-\-data\ data/employee_attrition_v3\.csv\ \-\-out\ data/batch_scores\.csv (re)
-  scored 800 employees with model v3-6ee4795f3bfc -> data/batch_scores.csv
+  scored 800 employees with model v3-6af8d185a68d -> data/batch_scores.csv
   Use `dvc push` to send your updates to remote storage.
   dvc metrics show
-  Path                  cv.average_precision.mean    cv.average_precision.std  * (glob)
-  metrics/metrics.json  0.43633                      0.08792                     * (glob)
+  Path                  fairness.age_gap    fairness.age_gap_status    holdout.precision    holdout.recall    holdout.roc_auc    holdout.threshold
+  metrics/metrics.json  0.04942             insufficient_data          0.32308              0.77778           0.82414            0.17737
   $ git status --short
   $ dvc status
   Data and pipelines are up to date.

@@ -94,7 +94,9 @@ def prepare(workdir: Path, source: Path) -> tuple[Path, dict[str, str], Path]:
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Walkthrough\n\temail = walkthrough@localhost\n[init]\n\tdefaultBranch = main\n"
     )
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DVC_", "PYTEST_"))}
+    # MAKELEVEL/MAKEFLAGS from `make walkthroughs` would make the clone's own make print "Entering directory"
+    dropped = ("DVC_", "PYTEST_", "MAKE", "MFLAGS")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(dropped)}
     env |= {
         "HOME": str(home),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
