@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from attrition.method.groups import bias_outcomes, claim_alpha, compare_groups, gap_arrays, newcombe, wilson
+from tests.support.bands import rows_with_band_recalls
 
 Z95 = 1.959964
 
@@ -19,18 +20,8 @@ def test_wilson_and_newcombe_reproduce_the_published_examples() -> None:
         assert (round(float(low), 4), round(float(high), 4)) == expected
 
 
-def _bands(recalls: dict[str, float], positives: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    y, decided, groups = [], [], []
-    for band, recall in recalls.items():
-        hits = round(recall * positives)
-        y += [1] * positives + [0] * positives
-        decided += [1] * hits + [0] * (positives - hits) + [0] * positives
-        groups += [band] * (2 * positives)
-    return np.array(y), np.array(decided), np.array(groups)
-
-
 def test_compare_groups_figures_and_claims() -> None:
-    y, d, g = _bands({"<30": 0.9, "30-44": 0.6, "45+": 0.75}, 200)
+    y, d, g = rows_with_band_recalls({"<30": 0.9, "30-44": 0.6, "45+": 0.75}, 200)
     result = compare_groups(y, d, g, alpha=0.05, min_positives=100)
     assert result.by_group["<30"].value == pytest.approx(0.9) and result.by_group["<30"].support == 200
     assert result.observed_range == pytest.approx(0.3)
@@ -44,7 +35,7 @@ def test_compare_groups_figures_and_claims() -> None:
 
 
 def test_equal_groups_are_not_called_unfair_and_the_point_is_not_the_range() -> None:
-    y, d, g = _bands({"a": 0.75, "b": 0.75, "c": 0.75}, 2000)
+    y, d, g = rows_with_band_recalls({"a": 0.75, "b": 0.75, "c": 0.75}, 2000)
     result = compare_groups(y, d, g, alpha=0.05, min_positives=100)
     assert result.gap.value == 0.0 and result.gap.low == 0.0
     assert result.gap.high is not None and result.gap.high < 0.05 and result.within(0.05)
@@ -61,7 +52,7 @@ def test_undefined_groups() -> None:
 
 
 def test_vectorised_gap_matches_the_single_comparison() -> None:
-    y, d, g = _bands({"<30": 0.8, "30-44": 0.7, "45+": 0.72}, 150)
+    y, d, g = rows_with_band_recalls({"<30": 0.8, "30-44": 0.7, "45+": 0.72}, 150)
     result = compare_groups(y, d, g, alpha=0.05, min_positives=1)
     names = sorted(result.by_group)
     hits = np.array([[round(result.by_group[n].value * 150) for n in names]])

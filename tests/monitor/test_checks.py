@@ -21,6 +21,7 @@ from attrition.monitor.checks import (
     worst,
 )
 from attrition.params import MonitorParams, PsiThreshold
+from tests.support.bands import rows_with_band_recalls
 
 THRESHOLDS = [PsiThreshold(min_rows=500, psi=0.2), PsiThreshold(min_rows=2000, psi=0.1)]
 BASELINE = Baseline(0.34, 0.33, 0.35, 7500)
@@ -66,18 +67,8 @@ def test_decay_needs_both_the_drop_and_the_interval(
     assert result.figures["baseline"]["value"] == 0.34
 
 
-def _bands(recalls: dict[str, float], positives: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    y, decided, groups = [], [], []
-    for band, recall in recalls.items():
-        hits = round(recall * positives)
-        y += [1] * positives + [0] * positives
-        decided += [1] * hits + [0] * (positives - hits) + [0] * positives
-        groups += [band] * (2 * positives)
-    return np.array(y), np.array(decided), np.array(groups)
-
-
 def test_fairness_alerts_only_when_the_gap_lower_bound_exceeds_the_limit() -> None:
-    y, decided, groups = _bands({"<30": 0.9, "30-44": 0.6, "45+": 0.75}, 200)
+    y, decided, groups = rows_with_band_recalls({"<30": 0.9, "30-44": 0.6, "45+": 0.75}, 200)
     result = fairness_check(
         "90d", compare_groups(y, decided, groups, alpha=0.05, min_positives=100), max_gap=0.05
     )
@@ -102,7 +93,7 @@ def test_a_fair_model_on_a_quarter_of_labels_does_not_alert_and_shows_a_small_ga
 
 
 def test_fairness_with_equal_recalls_is_ok() -> None:
-    y, decided, groups = _bands({"<30": 0.75, "30-44": 0.75, "45+": 0.75}, 200)
+    y, decided, groups = rows_with_band_recalls({"<30": 0.75, "30-44": 0.75, "45+": 0.75}, 200)
     result = fairness_check(
         "90d", compare_groups(y, decided, groups, alpha=0.05, min_positives=100), max_gap=0.05
     )
@@ -110,7 +101,7 @@ def test_fairness_with_equal_recalls_is_ok() -> None:
 
 
 def test_fairness_with_a_thin_band_is_insufficient_even_with_a_huge_gap() -> None:
-    y, decided, groups = _bands({"<30": 1.0, "30-44": 0.1, "45+": 0.5}, 40)
+    y, decided, groups = rows_with_band_recalls({"<30": 1.0, "30-44": 0.1, "45+": 0.5}, 40)
     result = fairness_check(
         "90d", compare_groups(y, decided, groups, alpha=0.05, min_positives=100), max_gap=0.05
     )
