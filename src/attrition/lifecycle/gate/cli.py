@@ -13,8 +13,8 @@ from pathlib import Path
 
 from attrition.dataset import DatasetError
 from attrition.lifecycle.gate.load import GateInputError, load_inputs
-from attrition.lifecycle.gate.record import gate_document, summary_lines, write_document
-from attrition.lifecycle.gate.rules import EXIT_CODES, judge
+from attrition.lifecycle.gate.record import judged_document, summary_lines, write_document
+from attrition.lifecycle.gate.rules import EXIT_CODES
 from attrition.lifecycle.lineage import project_root
 from attrition.params import ParamsError, load_params
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except (GateInputError, ParamsError, DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    document = gate_document(inputs, judge(inputs.rows, params.gate), params.gate)
+    document = judged_document(inputs, params.gate)
     if args.out:
         write_document(args.out, document)
     print("\n".join(summary_lines(document)))

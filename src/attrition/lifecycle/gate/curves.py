@@ -92,18 +92,30 @@ def _curve_reads(
     return np.where(undefined, np.nan, best_precision), np.where(undefined, np.nan, best_recall)
 
 
-def paired_curve_draws(rows: PairedRows, weights: np.ndarray) -> dict[str, np.ndarray]:
+Ties = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def score_ties(rows: PairedRows) -> Ties:
+    """Both models' score order and tie ends: they depend on the scores only, not on a resample."""
+    return _tie_ends(rows.candidate_scores), _tie_ends(rows.production_scores)
+
+
+def paired_curve_draws(
+    rows: PairedRows, weights: np.ndarray, ties: Ties | None = None
+) -> dict[str, np.ndarray]:
     """Candidate minus production for the two curve reads, one value per resample.
 
     `weights` holds one resample per row (counts per evaluation row); ones give the observed values.
+    `ties` (:func:`score_ties`) is computed here when not given; the bootstrap passes it to every chunk.
     """
+    tie_c, tie_p = score_ties(rows) if ties is None else ties
     w = weights.astype(np.int32, copy=False)
     positive = rows.y.astype(np.int32)
     decided_p = rows.production_decided.astype(np.int32)
     target_tp = (w @ (positive * decided_p)).astype(np.int64)
     target_flagged = (w @ decided_p).astype(np.int64)
-    reads_c = _curve_reads(w, positive, _tie_ends(rows.candidate_scores), target_tp, target_flagged)
-    reads_p = _curve_reads(w, positive, _tie_ends(rows.production_scores), target_tp, target_flagged)
+    reads_c = _curve_reads(w, positive, tie_c, target_tp, target_flagged)
+    reads_p = _curve_reads(w, positive, tie_p, target_tp, target_flagged)
     return {
         "precision_at_production_recall": reads_c[0] - reads_p[0],
         "recall_at_production_precision": reads_c[1] - reads_p[1],
@@ -124,14 +136,15 @@ def paired_curve_differences(
     `chunk_cells` (rows x resamples) weights are held at once.
     """
     n_rows = len(rows.y)
-    observed = paired_curve_draws(rows, np.ones((1, n_rows), dtype=np.int32))
+    ties = score_ties(rows)
+    observed = paired_curve_draws(rows, np.ones((1, n_rows), dtype=np.int32), ties)
     rng = np.random.default_rng(seed)
     per_chunk = max(1, chunk_cells // max(n_rows, 1))
     collected: dict[str, list[np.ndarray]] = {name: [] for name in observed}
     done = 0
     while done < n:
         size = min(per_chunk, n - done)
-        for name, values in paired_curve_draws(rows, resample_weights(n_rows, size, rng)).items():
+        for name, values in paired_curve_draws(rows, resample_weights(n_rows, size, rng), ties).items():
             collected[name].append(values)
         done += size
     support = int(rows.y.sum())

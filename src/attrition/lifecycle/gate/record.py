@@ -7,12 +7,13 @@ carries the same document in the prod assignment's tag message.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from attrition import canonical_json
 from attrition.atomic import atomic_write_text
 from attrition.lifecycle.gate.load import GateInputs
+from attrition.lifecycle.gate.rules import judge
 from attrition.params import GateParams
 
 
@@ -34,6 +35,11 @@ def gate_document(inputs: GateInputs, judged: dict[str, Any], params: GateParams
     }
 
 
+def judged_document(inputs: GateInputs, params: GateParams) -> dict[str, Any]:
+    """Judge loaded inputs and record the result: the one step both `attrition gate` and promote take."""
+    return gate_document(inputs, judge(inputs.rows, params), params)
+
+
 def summary_lines(document: dict[str, Any]) -> list[str]:
     """What a person reads: one line per rule, then the verdict."""
     data = document["data"]
@@ -48,4 +54,4 @@ def summary_lines(document: dict[str, Any]) -> list[str]:
 
 def write_document(path: Path, document: dict[str, Any]) -> None:
     """Write gate.json whole or not at all."""
-    atomic_write_text(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, canonical_json.json_text(document))

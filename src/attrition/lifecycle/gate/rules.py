@@ -187,9 +187,6 @@ def judge(rows: PairedRows, params: GateParams) -> dict[str, Any]:
     n, seed = params.bootstrap.n, params.bootstrap.seed
     decided_c, decided_p = rows.candidate_decided, rows.production_decided
     positives = int(rows.y.sum())
-    band_positives = {
-        str(band): int(rows.y[rows.bands == band].sum()) for band in sorted(set(rows.bands.tolist()))
-    }
     packaged = {
         "candidate": {k: v.as_dict() for k, v in recall_precision(rows.y, decided_c, n=n, seed=seed).items()},
         "production": {
@@ -205,6 +202,7 @@ def judge(rows: PairedRows, params: GateParams) -> dict[str, Any]:
         )
         for who, decided in (("candidate", decided_c), ("production", decided_p))
     }
+    band_positives = {band: estimate.support for band, estimate in gaps["candidate"].by_group.items()}
     curves = paired_curve_differences(rows, n=n, seed=seed, chunk_cells=params.chunk_cells)
     if positives < params.min_positives:
         reason = f"{positives} positives in the evaluation data; at least {params.min_positives} needed"

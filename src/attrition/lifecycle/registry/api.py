@@ -19,13 +19,11 @@ from typing import Any
 
 import yaml
 
-from attrition.lifecycle.gate.load import GateInputError, GateInputs, load_inputs
-from attrition.lifecycle.gate.record import gate_document, write_document
-from attrition.lifecycle.gate.rules import judge
-from attrition.lifecycle.lineage import lock_outputs
+from attrition.lifecycle.gate.load import GateInputs, load_inputs
+from attrition.lifecycle.gate.record import judged_document, write_document
+from attrition.lifecycle.lineage import PACKAGE_OUT, RUNS_DIR, lock_outputs
 from attrition.lifecycle.registry.gto import (
     ARTIFACT,
-    PACKAGE_PATH,
     Registry,
     RegistryError,
     previous_prod,
@@ -73,7 +71,7 @@ def build_lineage(
     return {
         "artifact": ARTIFACT,
         "model_version": metadata.get("model_version"),
-        "package_md5": outs.get(PACKAGE_PATH),
+        "package_md5": outs.get(PACKAGE_OUT),
         "evalset": {"path": f"data/evalset_v{version}.csv", "md5": outs.get(f"data/evalset_v{version}.csv")},
         "dataset": {
             key: metadata.get("dataset", {}).get(key) for key in ("version", "md5", "rows", "positives")
@@ -101,7 +99,7 @@ def build_lineage(
 def head_lineage(registry: Registry) -> dict[str, Any]:
     """The lineage of HEAD's package, read from the workspace (check_publishable made it HEAD's)."""
     repo = registry.repo
-    package = repo / PACKAGE_PATH
+    package = repo / PACKAGE_OUT
     try:
         check_manifest(package)
     except PackageError as error:
@@ -112,7 +110,7 @@ def head_lineage(registry: Registry) -> dict[str, Any]:
     committed_at = registry.git("show", "-s", "--format=%cI", "HEAD")
     records = {
         path.stem: json.loads(path.read_text(encoding="utf-8"))
-        for path in sorted((repo / "models" / ".runs").glob("*.json"))
+        for path in sorted((repo / RUNS_DIR).glob("*.json"))
     }
     if not records:  # before issue 8's build records, the package's own run facts
         records = {"training": metadata.get("training", {}), "environment": metadata.get("environment", {})}
@@ -220,8 +218,8 @@ def judge_promotion(
                 params=params,
                 scratch=Path(scratch),
             )
-        document = gate_document(inputs, judge(inputs.rows, params.gate), params.gate)
-    except (RegistryError, GateInputError, ValueError) as error:  # DatasetError is a ValueError
+        document = judged_document(inputs, params.gate)
+    except (RegistryError, ValueError) as error:  # GateInputError and DatasetError are ValueErrors
         if not force:
             raise RegistryError(f"gate could not run: {error}", code=getattr(error, "code", 2)) from None
         document = {"verdict": "not_run", "error": str(error)}

@@ -13,10 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from attrition.lifecycle.lineage import PACKAGE_OUT
-
 ARTIFACT = "attrition-model"
-PACKAGE_PATH = PACKAGE_OUT
 STAGES = ("staging", "prod")
 COMMAND_TIMEOUT_S = 300
 
