@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,14 +34,23 @@ def canonical_float(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
     return float(f"{number:.{digits - 1}e}") + 0.0
 
 
-def canonical_array(values: Any, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
-    """canonical_float of every element as a float64 array (rounded once per distinct value)."""
+def per_distinct(function: Callable[[float], float], values: Any) -> np.ndarray:
+    """`function` (a scalar, CPU-independent one) of every element, called once per distinct value.
+
+    Model scores take few distinct values (tree cells, isotonic steps), so scalar Python maths costs
+    little even on a million rows.
+    """
     import numpy as np  # here only: the serving image imports this module (via the package format) without it
 
     array = np.asarray(values, dtype=np.float64)
     distinct, inverse = np.unique(array, return_inverse=True)
-    rounded = np.array([canonical_float(v, digits) for v in distinct.tolist()], dtype=np.float64)
-    return rounded[inverse].reshape(array.shape)
+    mapped = np.array([function(v) for v in distinct.tolist()], dtype=np.float64)
+    return mapped[inverse].reshape(array.shape)
+
+
+def canonical_array(values: Any, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
+    """canonical_float of every element as a float64 array."""
+    return per_distinct(lambda value: canonical_float(value, digits), values)
 
 
 def canonical(document: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:

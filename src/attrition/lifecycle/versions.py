@@ -187,27 +187,24 @@ class Progress:
         return "; ".join(parts)
 
 
-def queue_versions(versions: list[int], repo: Path, progress: Progress | None = None) -> None:
+def queue_versions(versions: list[int], repo: Path, progress: Progress) -> None:
     """Queue one experiment per version; a re-run replaces the experiment of the same name."""
     for version in versions:
         _dvc(
             ["exp", "run", "--queue", "-f", "-S", f"version={version}", "-n", experiment_name(version)], repo
         )
-        if progress is not None:
-            progress.queued(experiment_name(version))
+        progress.queued(experiment_name(version))
 
 
-def wait_for_queue(repo: Path, *, jobs: int, timeout_s: float, progress: Progress | None = None) -> None:
+def wait_for_queue(repo: Path, *, jobs: int, timeout_s: float, progress: Progress) -> None:
     """Start the queue's workers and wait (bounded) until nothing is queued or running."""
     _dvc(["queue", "start", "-j", str(jobs)], repo, leaves_worker=True)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        status = _dvc(["queue", "status"], repo)
-        if progress is not None:
-            progress.update(parse_queue_status(status))
-        if not any(word in status for word in ("Queued", "Running")):
-            if progress is not None:
-                progress.say(f"queue empty: {progress.summary(progress.clock())}; reading the results")
+        tasks = parse_queue_status(_dvc(["queue", "status"], repo))
+        progress.update(tasks)
+        if not any(task.status in ("Queued", "Running") for task in tasks):
+            progress.say(f"queue empty: {progress.summary(progress.clock())}; reading the results")
             return
         time.sleep(POLL_S)
     raise VersionsError(f"experiments still running after {timeout_s:g}s; see `dvc queue status`")

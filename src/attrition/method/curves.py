@@ -39,13 +39,15 @@ def _operating_index(thresholds: np.ndarray, threshold: float) -> int | None:
 
 
 def roc_points(
-    y_true: np.ndarray, scores: np.ndarray, threshold: float, max_points: int
+    y_true: np.ndarray, scores: np.ndarray, threshold: float, max_points: int, auc: float | None = None
 ) -> list[dict[str, Any]]:
+    """`auc`: the hold-out ROC AUC when the caller already has it (evaluate's metrics), else computed."""
     fpr, tpr, thresholds = roc_curve(y_true, scores, drop_intermediate=False)
     operating = _operating_index(thresholds, threshold)  # never None: thresholds[0] is +inf
     must = [0, len(fpr) - 1] + ([] if operating is None else [operating])
     index = _keep(len(fpr), max_points, must)
-    auc = float(roc_auc_score(y_true, scores))  # the same call as metrics.json's holdout/roc_auc
+    if auc is None:
+        auc = float(roc_auc_score(y_true, scores))  # the same call as metrics.json's holdout/roc_auc
     return [
         {
             "fpr": float(fpr[i]),
@@ -86,8 +88,8 @@ def confusion_counts(y_true: np.ndarray, decided: np.ndarray) -> list[dict[str, 
 def calibration_points(y_true: np.ndarray, scores: np.ndarray, bins: int) -> list[dict[str, Any]]:
     """One row per non-empty bin of `bins` equal-width score bins: mean score, observed rate, row count.
 
-    The bins are those of attrition.method.evaluation.calibration_error (a score on an inner edge
-    belongs to the upper bin), so the plot shows what the calibration error summarises.
+    attrition.method.evaluation.calibration_error is computed from these rows (a score on an inner
+    edge belongs to the upper bin), so the plot shows what the calibration error summarises.
     """
     y = np.asarray(y_true).astype(float)
     s = np.asarray(scores, dtype=float)

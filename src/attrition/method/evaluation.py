@@ -22,6 +22,7 @@ from sklearn.metrics import (
 from attrition.dataset import FEATURES, TARGET, age_band_labels
 from attrition.method.calibration import model_calibration
 from attrition.method.confidence import Estimate
+from attrition.method.curves import calibration_points
 from attrition.method.groups import compare_groups
 from attrition.method.logloss import log_loss
 from attrition.method.selection import model_columns
@@ -79,20 +80,16 @@ def bootstrap_intervals(
 
 
 def calibration_error(y_true: np.ndarray, scores: np.ndarray, bins: int) -> float:
-    """Expected calibration error: bin-weighted |observed rate - mean predicted probability|."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
+    """Expected calibration error: bin-weighted |observed rate - mean predicted probability|, over the
+    bins the calibration plot draws (:func:`attrition.method.curves.calibration_points`)."""
+    rows = len(scores)
     total = 0.0
-    for b in range(bins):
-        members = which == b
-        if members.any():
-            total += members.mean() * abs(y_true[members].mean() - scores[members].mean())
+    for point in calibration_points(y_true, scores, bins):
+        total += point["count"] / rows * abs(point["prob_true"] - point["prob_pred"])
     return float(total)
 
 
 INSUFFICIENT = "insufficient_data"
-
-
 UNDEFINED = "undefined"  # a rate with no rows under it (recall of a group without positives)
 
 
@@ -128,7 +125,7 @@ def recall_by_group(
             for name, e in result.by_group.items()
         },
         "gap": _number(result.gap.value),
-        "gap_interval": {**_interval(result.gap), "level": round(result.level, 6)},
+        "gap_interval": {**_interval(result.gap), "level": result.level},
         "gap_observed_range": _number(result.observed_range),
         "status": "measured" if result.sufficient else INSUFFICIENT,
     }

@@ -125,7 +125,7 @@ class GroupComparison:
     @property
     def level(self) -> float:
         """Simultaneous coverage of the pairwise intervals, hence of the gap's interval."""
-        return 1 - 2 * self.alpha
+        return round(1 - 2 * self.alpha, 6)  # 0.9, not 0.8999999999999999, in every document
 
     @property
     def sufficient(self) -> bool:
@@ -152,7 +152,7 @@ class GroupComparison:
                 "positives": self.gap.support,
                 "observed_range": self.observed_range,
             },
-            "level": round(self.level, 6),
+            "level": self.level,
             "alpha": self.alpha,
             "method": METHOD,
             "min_positives": self.min_positives,

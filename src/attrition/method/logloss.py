@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import make_scorer
 
+from attrition.canonical_json import per_distinct
+
 _EPS = float(np.finfo(np.float64).eps)
 
 
@@ -26,9 +28,7 @@ def log_loss(y_true: Any, proba: Any) -> float:
     if p.ndim == 2:  # predict_proba's two columns: the positive class is the second
         p = p[:, 1]
     chosen = np.clip(np.where(y == 1, p, 1.0 - p), _EPS, 1.0 - _EPS)
-    distinct, inverse = np.unique(chosen, return_inverse=True)
-    logs = np.array([math.log(v) for v in distinct.tolist()], dtype=np.float64)[inverse]
-    return float(-np.mean(logs))
+    return float(-np.mean(per_distinct(math.log, chosen)))
 
 
 # What GridSearchCV ranks grid points by: scikit-learn's "neg_log_loss" with the log above.

@@ -15,8 +15,6 @@ from attrition.dataset import training_seed
 # The generator's own vocabulary. Only this stage (and the benchmark's Bayes limit) may know it;
 # models learn roles from the data.
 JOB_ROLES: list[str] = ["Sales", "Engineering", "HR", "Marketing", "Finance"]
-
-
 JOB_ROLE_WEIGHTS: list[float] = [0.3, 0.35, 0.1, 0.15, 0.1]
 
 

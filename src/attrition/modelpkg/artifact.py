@@ -30,9 +30,8 @@ MODEL_FILE = "model.joblib"
 # The same model as plain numbers (attrition.modelpkg.scorer): what the service loads, never unpickling.
 MODEL_DATA_FILE = "model.json"
 METADATA_FILE = "metadata.json"
-REFERENCE_FILE = (
-    "reference.json"  # what the monitor compares live traffic with (attrition.modelpkg.reference)
-)
+# What the monitor compares live traffic with (attrition.modelpkg.reference).
+REFERENCE_FILE = "reference.json"
 SCHEMA_FILE = "input_schema.json"
 SAMPLES_FILE = "samples.json"
 REQUIREMENTS_FILE = "requirements.txt"
@@ -189,11 +188,6 @@ def package_md5(package_dir: Path) -> str:
     return hashlib.md5(encoded, usedforsecurity=False).hexdigest() + ".dir"
 
 
-def json_text(document: Any) -> str:
-    """Package and record files in the canonical layout (attrition.canonical_json): same bytes on any CPU."""
-    return canonical_json.json_text(document)
-
-
 def read_record(path: Path) -> TrainingRecord:
     """Read models/train.json; a record from other code is a one-line PackageError naming the field."""
     try:
@@ -221,7 +215,7 @@ def manifest_text(package_dir: Path) -> str:
 def write_documents(staging: Path, documents: dict[str, Any]) -> None:
     """Write JSON documents (name -> content) into a package being assembled."""
     for name, document in documents.items():
-        (staging / name).write_text(json_text(document), encoding="utf-8")
+        (staging / name).write_text(canonical_json.json_text(document), encoding="utf-8")
 
 
 def seal(staging: Path) -> None:

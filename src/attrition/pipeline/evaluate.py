@@ -80,7 +80,12 @@ def log_with_dvclive(live_dir: Path, result: Evaluation, params: EvaluateParams)
             # Bounded plot data (attrition.method.curves): its size must not grow with the hold-out.
             points, threshold = params.plot_points, result.metrics["holdout"]["threshold"]
             live.log_plot(
-                "roc", roc_points(result.y_true, result.scores, threshold, points), x="fpr", y="tpr"
+                "roc",
+                roc_points(
+                    result.y_true, result.scores, threshold, points, result.metrics["holdout"]["roc_auc"]
+                ),
+                x="fpr",
+                y="tpr",
             )
             live.log_plot(
                 "precision_recall",

@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from attrition.atomic import atomic_write_bytes, atomic_write_text
+from attrition.canonical_json import json_text
 from attrition.dataset import (
     FEATURES,
     holdout_split,
@@ -33,7 +34,6 @@ from attrition.modelpkg.artifact import (
     Split,
     ThresholdChoice,
     TrainingRecord,
-    json_text,
     md5_file,
 )
 from attrition.params import Params, load_params
