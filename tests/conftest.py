@@ -10,10 +10,12 @@ share, built by the first worker that needs it under a file lock; the PostgreSQL
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,6 +151,48 @@ def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path
                 raise
             done.touch()
     return target
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    """This process hands tests to xdist workers (and runs none itself)."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+_PREBUILDS: list[threading.Thread] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist, on the whole suite (no paths given): start the shared builds at once, in the
+    controller, while the workers start and run tests that need none.
+
+    Without this, the first worker to need the stage outputs builds them (about 15 s) while the other
+    waits on the lock: a quarter of `make unit`. The build runs under the same lock, so a worker that
+    needs it early waits for it as before. `-m unit` needs no repository template, so only the full
+    suite and the DVC-using tiers also start that one.
+    """
+    config = session.config
+    if not _xdist_controller(config) or config.args_source != pytest.Config.ArgsSource.TESTPATHS:
+        return
+    factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]  # pytest's own
+    builds: list[tuple[str, Callable[[Path], object]]] = [("pipeline", run_stages)]
+    if config.option.markexpr.strip() != "unit":
+        builds.append(("repo-template", _build_template))
+    for name, build in builds:
+        # built_once holds the run's file lock while it builds; a failure is recorded for the workers.
+        thread = threading.Thread(target=_prebuild, args=(factory, name, build), name=f"prebuild-{name}")
+        thread.start()
+        _PREBUILDS.append(thread)
+
+
+def _prebuild(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> None:
+    with contextlib.suppress(BaseException):  # recorded in <name>.failed; the workers report it
+        built_once(factory, name, build)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for thread in _PREBUILDS:
+        thread.join(timeout=600)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,12 @@ CPU has switched off (``NPY_DISABLE_CPU_FEATURES``: the top group, then all of t
 OpenBLAS cores (``OPENBLAS_CORETYPE``) and with glibc's non-FMA ``log``/``exp`` (``GLIBC_TUNABLES``), and
 requires the same md5 for every declared output. Each run reports what NumPy, OpenBLAS and libm actually
 used, so a setting that did not take is caught, not passed.
+
+The imitations also run the OpenMP stages on other thread counts than the machine's (1, then 3:
+``OMP_NUM_THREADS``), so a model whose bytes depended on the core count would differ here too. This
+is where the core-count check lives (it was two forced `dvc repro -f` rebuilds and a train-twice test,
+70 s of the suite for a subset of these settings); `dvc repro` reproducing `dvc.lock` byte for byte
+is tests/integration/test_dvc_pipeline.py's from-scratch build.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ pytestmark = pytest.mark.dvc
 STAGES = ("generate", "train", "evaluate", "evalset", "package", "score")
 EVALSET_ROWS = 3000  # params.yaml's 150,000 only slow the package stage; the code paths are the same
 OPENBLAS_CORES = {"x86_64": ("Haswell", "Nehalem"), "aarch64": ("NEOVERSEN1", "ARMV8")}
+# OpenMP threads (HistGradientBoosting's) per imitation: one, and more than this machine's two cores.
+THREAD_COUNTS = ("1", "3")
 # glibc's libm picks its log/exp by CPU too (FMA or not): the oldest imitation masks FMA from it.
 NO_FMA_LIBM = {"x86_64": "glibc.cpu.hwcaps=-AVX2,-FMA"}
 
@@ -40,6 +48,7 @@ NO_FMA_LIBM = {"x86_64": "glibc.cpu.hwcaps=-AVX2,-FMA"}
 PROBE = """
 import hashlib, json, math
 import scipy.linalg  # SciPy's own OpenBLAS, loaded as the stages load it
+import sklearn.ensemble  # loads the OpenMP runtime the stages' HistGradientBoosting uses
 from numpy._core import _multiarray_umath as umath
 from threadpoolctl import threadpool_info
 simd = [f for f in umath.__cpu_dispatch__ if umath.__cpu_features__.get(f)]
@@ -48,7 +57,8 @@ cores = sorted({i.get("architecture") or "?" for i in blas})
 xs = [(k + 0.5) / 20000 for k in range(20000)]
 libm = hashlib.md5(repr([(math.log(x), math.exp(-x)) for x in xs]).encode()).hexdigest()[:8]
 fma = bool(umath.__cpu_features__.get("FMA3"))
-print(json.dumps({"simd": simd, "openblas": cores, "libm": [libm], "fma": [str(fma)]}))
+omp = sorted({str(i["num_threads"]) for i in threadpool_info() if i.get("internal_api") == "openmp"})
+print(json.dumps({"simd": simd, "openblas": cores, "libm": [libm], "fma": [str(fma)], "omp": omp}))
 """
 
 
@@ -60,6 +70,7 @@ class Build:
     simd: list[str]
     openblas: list[str]
     libm: str
+    omp_threads: list[str]
     outputs: dict[str, str]
 
 
@@ -73,7 +84,8 @@ def settings() -> list[dict[str, str]]:
 
     The first imitation switches off the top groups (AVX-512 here: the AVX2-only machine of issue 19),
     the next every optional group (the baseline) and FMA for glibc's libm; each is paired with one
-    forced OpenBLAS core, so every value of every switch runs in three rebuilds instead of five.
+    forced OpenBLAS core and one OpenMP thread count, so every value of every switch runs in three
+    rebuilds instead of seven.
     """
     found = probe(stage_env())["simd"]
     groups = ([found[1:]] if len(found) > 1 else []) + ([found] if found else [])
@@ -85,6 +97,8 @@ def settings() -> list[dict[str, str]]:
             env["NPY_DISABLE_CPU_FEATURES"] = " ".join(groups[number])
         if number < len(cores):
             env["OPENBLAS_CORETYPE"] = cores[number]
+        if number < len(THREAD_COUNTS):
+            env["OMP_NUM_THREADS"] = THREAD_COUNTS[number]
         if number == len(groups) - 1 and platform.machine() in NO_FMA_LIBM:
             env["GLIBC_TUNABLES"] = NO_FMA_LIBM[platform.machine()]
         chosen.append(env)
@@ -120,7 +134,7 @@ def build(snapshot: Path, workdir: Path, extra: dict[str, str]) -> Build:
     shutil.copy(snapshot / "params.yaml", workdir / "params.yaml")
     params = yaml.safe_load((snapshot / "params.yaml").read_text(encoding="utf-8"))
     env = stage_env({"PYTHONPATH": str(snapshot / "src")})
-    for key in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", "GLIBC_TUNABLES"):
+    for key in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", "GLIBC_TUNABLES", "OMP_NUM_THREADS"):
         env.pop(key, None)
     env.update(extra)  # an OPENBLAS_CORETYPE this machine sets stays unless the setting forces one
     outputs: dict[str, str] = {}
@@ -132,7 +146,7 @@ def build(snapshot: Path, workdir: Path, extra: dict[str, str]) -> Build:
             for file in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
                 outputs[file.relative_to(workdir).as_posix()] = md5(file)
     used = probe(env)
-    return Build(extra, used["simd"], used["openblas"], used["libm"][0], outputs)
+    return Build(extra, used["simd"], used["openblas"], used["libm"][0], used["omp"], outputs)
 
 
 def differing(builds: list[Build]) -> list[str]:
@@ -145,7 +159,7 @@ def table(builds: list[Build]) -> str:
     legend = [
         f"{i}: {' '.join(f'{k}={v!r}' for k, v in b.env.items()) or 'default environment'}\n"
         f"   ran on NumPy SIMD {'+'.join(b.simd) or 'baseline only'}, OpenBLAS {'+'.join(b.openblas)}, "
-        f"libm log/exp {b.libm}"
+        f"libm log/exp {b.libm}, OpenMP threads {'+'.join(b.omp_threads)}"
         for i, b in enumerate(builds)
     ]
     files, odd = sorted(set().union(*(b.outputs for b in builds))), set(differing(builds))
@@ -189,6 +203,8 @@ def test_each_setting_took_effect(builds: list[Build]) -> None:
             assert b.libm != builds[0].libm, table(builds)
         disabled = set(b.env.get("NPY_DISABLE_CPU_FEATURES", "").split())
         assert not disabled & set(b.simd), table(builds)
+        if "OMP_NUM_THREADS" in b.env:
+            assert b.omp_threads == [b.env["OMP_NUM_THREADS"]], table(builds)
         if "OPENBLAS_CORETYPE" in b.env:
             assert [core.lower() for core in b.openblas] == [b.env["OPENBLAS_CORETYPE"].lower()], table(
                 builds

@@ -185,25 +185,3 @@ def test_each_risk_factor_raises_the_score(pipeline_dir: Path) -> None:
     variants.append({**base, "job_role": "Sales"})
     scores = model.predict_proba(pd.DataFrame(variants))[:, 1]
     assert (scores[1:] > scores[0]).all()
-
-
-@pytest.mark.dvc
-def test_model_bytes_do_not_depend_on_the_machines_core_count(tmp_path: Path) -> None:
-    import os
-    import subprocess
-    import sys
-
-    data = tmp_path / "v1.csv"
-    generate_frame(1, 800).to_csv(data, index=False)
-    (tmp_path / "params.yaml").write_text("version: 1\n")
-    outputs = []
-    for threads in ("1", "2"):
-        model = tmp_path / f"model_{threads}.joblib"
-        env = {**os.environ, "OMP_NUM_THREADS": threads}
-        args = ["--params", "params.yaml", "--data", str(data), "--model", str(model)]
-        args += ["--record", str(tmp_path / f"train_{threads}.json")]
-        subprocess.run(
-            [sys.executable, "-m", "attrition.pipeline.train", *args], cwd=tmp_path, env=env, check=True
-        )
-        outputs.append(model.read_bytes())
-    assert outputs[0] == outputs[1]

@@ -24,6 +24,9 @@ from schemathesis.checks import (
 
 from tests.support.service import Server, make_token
 
+pytestmark = pytest.mark.e2e  # a served app fuzzed over HTTP: not the unit tier (`make unit`)
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

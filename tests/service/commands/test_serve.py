@@ -26,6 +26,10 @@ from tests.support.service import (
     settings_for,
 )
 
+pytestmark = (
+    pytest.mark.e2e
+)  # each test starts `attrition serve` as a process: not the unit tier (`make unit`)
+
 
 def test_serve_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     done = run_cli("serve", "--package", str(tmp_path), "--port", "9", env=clean_env())

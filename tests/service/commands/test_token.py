@@ -18,6 +18,8 @@ from tests.support.service import (
     run_cli,
 )
 
+pytestmark = pytest.mark.e2e  # tokens checked against a served process: not the unit tier (`make unit`)
+
 
 def test_token_command_mints_a_usable_token(live: Server) -> None:
     done = run_cli("token", "--sub", "alice", "--scope", "attrition:predict", "--ttl", "3600")
