@@ -62,11 +62,11 @@ typecheck:  ## mypy on src/
 unit: install-dev  ## only the fast unit tests (no DVC build, database server, served process or system tool)
 	pytest $(XDIST) -m unit
 
-.PHONY: test-dvc test-postgres test-e2e test-system
-test-dvc: install-dev  ## one tier only (also test-postgres, test-e2e, test-system; markers in pyproject.toml)
+.PHONY: test-dvc test-postgres test-e2e test-system test-security
+test-dvc: install-dev  ## one tier only (also test-postgres, test-e2e, test-system, test-security; markers in pyproject.toml)
 	pytest $(XDIST) -m dvc
 
-test-postgres test-e2e test-system: install-dev
+test-postgres test-e2e test-system test-security: install-dev
 	pytest $(XDIST) -m $(@:test-%=%)
 
 bench: install-dev  ## benchmark scripts (pipeline speed, model quality, service)

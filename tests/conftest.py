@@ -1,7 +1,7 @@
 """Shared fixtures: a real package built by running the stages, a repository template built by DVC once
 per test run and cloned into tests' temp dirs, one PostgreSQL server per session, and the test tiers.
 
-Tiers (markers registered in pyproject.toml): a module sets `dvc`, `e2e` or `system` with `pytestmark`,
+Tiers (markers registered in pyproject.toml): a module sets `dvc`, `e2e`, `system` or `security` with `pytestmark`,
 a test that uses the session PostgreSQL gets `postgres` here, and every other test is `unit`
 (`make unit`). Under pytest-xdist (`make test`: a module's tests on one worker) the work built once per
 run (the stage outputs, the repository template and its DVC cache) lives in the directory all workers
@@ -28,10 +28,10 @@ from tests.support.postgres import PostgresServer, temporary_postgres
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
-TIERS = ("dvc", "postgres", "e2e", "system")  # and `unit`: a test in none of these
+TIERS = ("dvc", "postgres", "e2e", "system", "security")  # and `unit`: a test in none of these
 POSTGRES_FIXTURES = {"postgres", "pg_url", "empty_pg_url"}
 # Heaviest first, so that under xdist the long modules start early instead of ending the run alone.
-_TIER_ORDER = {"e2e": 0, "system": 1, "dvc": 2, "postgres": 3, "unit": 4}
+_TIER_ORDER = {"e2e": 0, "system": 1, "dvc": 2, "security": 3, "postgres": 4, "unit": 5}
 # Module-scoped fixtures that take minutes (a DVC build, a registry, a served package): their modules go
 # first. `make test` uses `--dist loadscope`, so a module's tests share one worker and these fixtures are
 # built once. (Not `--dist loadgroup` with xdist_group marks: pytest-xdist 3.8 renames the node id to
