@@ -1,8 +1,8 @@
 """Shared fixtures: a real package built by running the stages, a repository template built by DVC once
 per test run and cloned into tests' temp dirs, one PostgreSQL server per session, and the test tiers.
 
-Tiers (markers registered in pyproject.toml): a module sets `dvc`, `e2e`, `system` or `security` with `pytestmark`,
-a test that uses the session PostgreSQL gets `postgres` here, and every other test is `unit`
+Tiers (markers registered in pyproject.toml): a module sets `dvc`, `e2e`, `system` or `security` with
+`pytestmark`, a test that uses the session PostgreSQL gets `postgres` here, and every other test is `unit`
 (`make unit`). Under pytest-xdist (`make test`: a module's tests on one worker) the work built once per
 run (the stage outputs, the repository template and its DVC cache) lives in the directory all workers
 share, built by the first worker that needs it under a file lock; the PostgreSQL server is per worker.

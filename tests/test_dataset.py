@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from attrition.dataset import COLUMNS, DatasetError, age_band_labels, holdout_split, read_dataset
+from attrition.dataset import (
+    COLUMNS,
+    DatasetError,
+    age_band_labels,
+    completed_years,
+    holdout_split,
+    read_dataset,
+)
 from attrition.method.synthetic import generate_frame
 from attrition.pipeline import train
 
@@ -75,3 +83,17 @@ def test_holdout_split_is_stratified_and_repeatable() -> None:
 def test_age_bands_are_upper_exclusive() -> None:
     labels = age_band_labels(pd.Series([22, 29, 30, 44, 45, 59]), [30, 45])
     assert labels.tolist() == ["<30", "<30", "30-44", "30-44", "45+", "45+"]
+
+
+def test_completed_years_counts_a_birthday_on_its_calendar_day() -> None:
+    """The one ageing rule of the HRIS simulator and the feature store, against the calendar by hand."""
+    rng = np.random.default_rng(0)
+    starts = np.datetime64("1960-01-01") + rng.integers(0, 25_000, 2000).astype("timedelta64[D]")
+    ends = np.datetime64("1990-01-01") + rng.integers(0, 20_000, 2000).astype("timedelta64[D]")
+    expected = []
+    for start, end in zip(starts.astype(object), ends.astype(object), strict=True):
+        expected.append(end.year - start.year - ((end.month, end.day) < (start.month, start.day)))
+    assert completed_years(starts, ends).tolist() == expected
+    leap = np.array(["2000-02-29"], dtype="datetime64[D]")
+    assert completed_years(leap, np.datetime64("2001-02-28"))[0] == 0
+    assert completed_years(leap, np.datetime64("2001-03-01"))[0] == 1

@@ -63,6 +63,13 @@ COMMANDS: tuple[Command, ...] = (
     # monitoring
     Command("monitor", "attrition.monitor.run", "drift, decay and fairness verdicts from the audit store"),
     Command("simulate", "attrition.monitor.simulate", "send a dataset version's employees to a service"),
+    # the feature store (HRIS extracts -> Delta Lake -> training sets and online features)
+    Command("hris", "attrition.hris.cli", "simulate an HRIS: month-end extracts of a company over time"),
+    Command(
+        "features",
+        "attrition.features.cli",
+        "feature store: refresh from an extract, point-in-time training sets, online features",
+    ),
     # the service
     Command("serve", "attrition.service.commands.serve", "serve predictions over HTTP"),
     Command("token", "attrition.service.commands.token", "print a development JWT"),

@@ -97,3 +97,18 @@ def age_band_labels(ages: pd.Series, edges: list[int]) -> pd.Series:
     names.append(f"{edges[-1]}+")
     bins = [-np.inf, *edges, np.inf]
     return pd.cut(ages, bins=bins, labels=names, right=False).astype(str)
+
+
+def completed_years(start: np.ndarray, end: np.ndarray | np.datetime64) -> np.ndarray:
+    """Whole years from each `start` to `end` (datetime64[D]): a birthday counts on its calendar day.
+
+    Age and years_at_company at a date from birth and hire dates: the one rule the HRIS simulator
+    ages its people by and the feature store computes features by, so the two always agree.
+    """
+    start = np.asarray(start, dtype="datetime64[D]")
+    end = np.broadcast_to(np.asarray(end, dtype="datetime64[D]"), start.shape)
+    start_month, end_month = start.astype("datetime64[M]"), end.astype("datetime64[M]")
+    months = end_month.astype(np.int64) - start_month.astype(np.int64)
+    start_day = (start - start_month.astype("datetime64[D]")).astype(np.int64)
+    end_day = (end - end_month.astype("datetime64[D]")).astype(np.int64)
+    return (months - (end_day < start_day)) // 12
