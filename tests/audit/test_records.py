@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+from attrition.audit.records import PredictionRow
 from tests.audit.builders import FEATURES, prediction
 
 
@@ -22,3 +24,23 @@ def test_normal_rows_keep_inputs_as_json() -> None:
     values = prediction("E7", ts=0.0).values()
     assert json.loads(values["inputs"]) == FEATURES and values["employee_id"] == "E7"
     assert values["created_at"] == "1970-01-01T00:00:00.000+00:00"
+
+
+def test_an_opt_out_keeps_no_batch_score_and_only_two_decimals_of_a_live_one() -> None:
+    live = PredictionRow.for_prediction(
+        caller="c",
+        endpoint="/predict",
+        model_version="v",
+        source="model",
+        opt_out=True,
+        employee_id="E7",
+        inputs=None,
+        probability=0.256661214,
+        decision=True,
+    )
+    batch = dataclasses.replace(live, source="batch", probability=0.2566612141)  # built any way
+    assert live.probability == 0.26 and live.values()["probability"] == 0.26
+    assert batch.values()["probability"] is None
+    assert dataclasses.replace(live, opt_out=False, probability=0.2566612141).values()["probability"] == (
+        0.2566612141  # only opt-outs are coarsened
+    )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from pathlib import Path
 
 import pytest
 
+from attrition.audit import database, subject_rights
+from attrition.audit.command import main as audit_main
 from attrition.audit.decisions import record_decision, validate_decision
 from attrition.audit.errors import AuditInputError
 from attrition.audit.subject_rights import erase_employee, export_employee, validate_employee_id
@@ -46,3 +50,24 @@ def test_export_then_erase(store_url: str) -> None:
     assert column(store_url, "SELECT actor FROM admin_log") == ["dpo"] * 3
     # nothing of the erased content (inputs, ids of the rows, reasons) is anywhere in the log
     assert not any(mine[0].prediction_id in str(entry) or "age" in str(entry) for entry in log)
+
+
+def test_an_erase_says_so_when_a_reader_keeps_the_wal_from_being_truncated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "audit.sqlite"
+    with open_store(str(db)) as store:
+        store.record_blocking([prediction("E1")])
+        monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_S", 0.05)
+        monkeypatch.setattr(subject_rights, "CHECKPOINT_ATTEMPTS", 1)
+        reader = sqlite3.connect(db, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            reader.execute("SELECT COUNT(*) FROM predictions").fetchone()  # a snapshot from before
+            assert audit_main(["--db", str(db), "erase", "--employee-id", "E1"]) == 1
+        finally:
+            reader.close()
+    captured = capsys.readouterr()
+    assert "erased 1 predictions and 0 decisions about E1" in captured.out  # done, and committed
+    assert captured.err.startswith("error: the SQLite WAL is still in use") and captured.err.count("\n") == 1
+    assert count(str(db), "predictions") == 0

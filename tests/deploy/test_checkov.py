@@ -35,8 +35,6 @@ SKIPPED_KUBERNETES_CHECKS = {
     "version); image.digest pins by digest when set, as ci/k8s-secret-operator-values.yaml does",
     "CKV_K8S_15": "pull policy Always: tags are immutable model versions, and IfNotPresent keeps "
     "scale-from-zero off the registry",
-    "CKV_K8S_38": "service account token: mounted only when vault.enabled, because the Vault agent "
-    "logs in with it (Kubernetes auth method); never mounted otherwise",
 }
 SKIPPED_DOCKERFILE_CHECKS = {
     "CKV_DOCKER_7": "`FROM ${BASE}`: checkov does not resolve ARG defaults; BASE defaults to the "

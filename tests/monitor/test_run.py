@@ -159,3 +159,22 @@ def test_generate_frame_is_the_population_source() -> None:
     frame = draw_population(8, 5, seed=9)
     assert frame[FEATURES].equals(generate_frame(8, 5, seed=9)[FEATURES])
     assert frame["employee_id"].is_unique
+
+
+def test_the_store_comes_from_the_services_variable_or_its_file(
+    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The chart's CronJob passes no --audit-db: a URL with a password stays out of argv (issue 27)."""
+    db, outcomes = _traffic(package, tmp_path, 3, 600, 31)
+    out, prom = tmp_path / "monitoring.json", tmp_path / "monitor.prom"
+    args = ["--package", str(package), "--outcomes", str(outcomes), "--out", str(out), "--prom", str(prom)]
+    for name in ("ATTRITION_AUDIT_DB", "ATTRITION_AUDIT_DB_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    assert main([*args, "--params", "params.yaml"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "ATTRITION_AUDIT_DB_FILE" in error and not out.exists()
+    url_file = tmp_path / "audit-db"
+    url_file.write_text(f"{db}\n")
+    monkeypatch.setenv("ATTRITION_AUDIT_DB_FILE", str(url_file))
+    assert main([*args, "--params", "params.yaml"]) == 0
+    assert json.loads(out.read_text())["counts"]["employees_predicted"] == 600

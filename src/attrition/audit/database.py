@@ -9,6 +9,7 @@ alternative. Errors name the setting and never echo a password.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from attrition.audit.errors import AuditConfigError
+from attrition.audit.files import create_private_file
 
 SETTING = "ATTRITION_AUDIT_DB"
 DEFAULT_AUDIT_DB = "audit/audit.sqlite"
@@ -84,15 +86,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_audit_engine(database: AuditDatabase, *, must_exist: bool = False) -> Engine:
-    """An engine for the store; `must_exist` refuses to create a missing SQLite file."""
+    """An engine for the store; `must_exist` refuses to create a missing SQLite file.
+
+    A new SQLite file is created here, 0600 (attrition.audit.files), before SQLite would create it
+    with the umask's mode.
+    """
     path = database.sqlite_path
     if path is not None:
         if must_exist and not path.is_file():
             raise AuditConfigError(f"{SETTING}: {path} does not exist; point it at an existing audit store")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(path)
         except OSError as error:
-            raise AuditConfigError(f"{SETTING}: cannot create {path.parent}: {error.strerror}") from None
+            raise AuditConfigError(f"{SETTING}: cannot create {path}: {error.strerror}") from None
         engine = sa.create_engine(
             database.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
         )
@@ -120,3 +127,19 @@ def one_line(error: BaseException) -> str:
     """The first line of an exception's message (drivers like multi-line details)."""
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+def location_from_environ(names: Sequence[str], environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """(value, where it came from) from the first of `names` (or its ``_FILE``, how Vault and Kubernetes
+    mount secrets) that is set, else None. A URL with a password stays out of argv this way."""
+    for name in names:
+        if environ.get(name, "").strip():
+            return environ[name], name
+        file = environ.get(f"{name}_FILE", "").strip()
+        if file:
+            try:
+                return Path(file).read_text(encoding="utf-8").strip(), f"{name}_FILE {file}"
+            except (OSError, UnicodeDecodeError) as error:
+                reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+                raise AuditConfigError(f"{name}_FILE {file}: {reason}") from None
+    return None

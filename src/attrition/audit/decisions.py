@@ -4,8 +4,12 @@ The deployment plan keeps a human in the loop who "must record a reason for any 
 `validate_decision` is pure (the router maps AuditInputError to 422); `record_decision` checks the
 prediction exists in the same transaction, and the foreign key (ON DELETE CASCADE) makes a purge or
 an erase racing with it safe: the decision either lands before and goes with its prediction, or
-fails as not found. Decisions store no employee id: they reach one only through their prediction,
-so opt-out, purge and erase apply to them exactly as to predictions.
+fails as not found.
+
+A decision stores whom it is about (issue 27): the prediction's employee id, or for an opt-out or
+id-less prediction the `employee_id` the manager gives. The opt-out covers the prediction's inputs,
+not the manager's record of acting on a person; without its own subject such a decision (and a
+reason naming the person) would escape the employee's access and erasure requests.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy.engine import Engine
 from attrition.audit.errors import AuditInputError, PredictionNotFoundError
 from attrition.audit.records import iso_utc, new_id
 from attrition.audit.schema import ID_LENGTH, decisions, predictions
+from attrition.audit.subject_rights import validate_employee_id
 
 ACTIONS = (
     "no_action",
@@ -41,6 +46,7 @@ class Decision:
     action: str
     reason: str
     decided_by: str
+    employee_id: str | None = None  # whom it is about, when the prediction does not say
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,16 @@ class StoredDecision:
     action: str
     decided_by: str
     created_at: str
+    employee_id: str | None = None
 
 
-def validate_decision(prediction_id: str, action: str, reason: str | None, decided_by: str) -> Decision:
+def validate_decision(
+    prediction_id: str,
+    action: str,
+    reason: str | None,
+    decided_by: str,
+    employee_id: str | None = None,
+) -> Decision:
     """Check every field; AuditInputError names the first bad one and what is allowed."""
     if not prediction_id or len(prediction_id) > ID_LENGTH or not prediction_id.isprintable():
         raise AuditInputError("prediction_id", "must be the prediction_id a prediction returned")
@@ -68,22 +81,40 @@ def validate_decision(prediction_id: str, action: str, reason: str | None, decid
     subject = decided_by.strip()
     if not subject or len(subject) > MAX_SUBJECT_CHARS:
         raise AuditInputError("decided_by", f"must be a token subject of 1-{MAX_SUBJECT_CHARS} characters")
-    return Decision(prediction_id, action, text, subject)
+    if employee_id is not None:
+        validate_employee_id(employee_id, "employee_id")
+    return Decision(prediction_id, action, text, subject, employee_id)
 
 
 def record_decision(engine: Engine, decision: Decision, now: float | None = None) -> StoredDecision:
-    """Commit a decision; PredictionNotFoundError if its prediction was never made, purged or erased."""
+    """Commit a decision; PredictionNotFoundError if its prediction was never made, purged or erased.
+
+    The subject is the prediction's employee id when it has one (a different `employee_id` is an
+    AuditInputError), else the decision's own.
+    """
     ts = time.time() if now is None else now
-    stored = StoredDecision(
-        new_id(), decision.prediction_id, decision.action, decision.decided_by, iso_utc(ts)
-    )
     try:
         with engine.begin() as connection:
-            exists = connection.execute(
-                sa.select(predictions.c.id).where(predictions.c.prediction_id == decision.prediction_id)
+            found = connection.execute(
+                sa.select(predictions.c.employee_id).where(
+                    predictions.c.prediction_id == decision.prediction_id
+                )
             ).first()
-            if exists is None:
+            if found is None:
                 raise PredictionNotFoundError(decision.prediction_id)
+            subject = found.employee_id or decision.employee_id
+            if decision.employee_id not in (None, subject):
+                raise AuditInputError(
+                    "employee_id", "is not the employee of this prediction; leave it out or correct it"
+                )
+            stored = StoredDecision(
+                new_id(),
+                decision.prediction_id,
+                decision.action,
+                decision.decided_by,
+                iso_utc(ts),
+                subject,
+            )
             connection.execute(
                 decisions.insert().values(
                     decision_id=stored.decision_id,
@@ -93,6 +124,7 @@ def record_decision(engine: Engine, decision: Decision, now: float | None = None
                     decided_by=decision.decided_by,
                     action=decision.action,
                     reason=decision.reason,
+                    employee_id=subject,
                 )
             )
     except sa.exc.IntegrityError:  # the prediction went (purge, erase) between our read and insert

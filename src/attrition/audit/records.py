@@ -1,4 +1,7 @@
-"""What goes into the store: one prediction row, with the opt-out rule enforced where it is built."""
+"""What goes into the store: one prediction row, with the opt-out rule enforced where it is built.
+
+An opt-out row keeps no inputs, no employee id, and no score that could be joined back to them.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+OPT_OUT_DECIMALS = 2
+
+
+def opt_out_probability(source: str, probability: float | None) -> float | None:
+    """The score an opt-out row may keep: none for a batch score, two decimals for a live one.
+
+    A stored score must not lead back to the person who opted out. A batch (fallback) answer is, to
+    the last digit, a line of the nightly scores file next to its employee id, so that row keeps no
+    score at all; the monitor never reads batch scores. A live score feeds the monitor's score-drift
+    check, whose equal-width bins (Sturges' rule over the score range) are several hundredths wide,
+    so it keeps two decimals: a value most often shared by many employees instead of pointing at
+    one (the nightly file's tails can still hold a rare value alone).
+    """
+    if probability is None or source == "batch":
+        return None
+    return round(probability, OPT_OUT_DECIMALS)
 
 
 def new_id() -> str:
@@ -22,7 +42,7 @@ def iso_utc(ts: float) -> str:
 
 @dataclass(frozen=True)
 class PredictionRow:
-    """One answered prediction as it goes to the store (inputs and id already dropped on opt-out)."""
+    """One answered prediction as it goes to the store (inputs, id and exact score dropped on opt-out)."""
 
     prediction_id: str
     ts: float
@@ -52,7 +72,8 @@ class PredictionRow:
         ts: float | None = None,
         prediction_id: str | None = None,
     ) -> PredictionRow:
-        """Build a row with a fresh prediction id; an opt-out keeps neither inputs nor employee id."""
+        """Build a row with a fresh prediction id; an opt-out keeps neither inputs nor employee id,
+        and only a coarse live score (opt_out_probability)."""
         return cls(
             prediction_id=prediction_id or new_id(),
             ts=time.time() if ts is None else ts,
@@ -63,7 +84,7 @@ class PredictionRow:
             opt_out=opt_out,
             employee_id=None if opt_out else employee_id,
             inputs=None if opt_out else inputs,
-            probability=probability,
+            probability=opt_out_probability(source, probability) if opt_out else probability,
             decision=decision,
         )
 
@@ -82,6 +103,8 @@ class PredictionRow:
             "inputs": None
             if self.opt_out or self.inputs is None
             else json.dumps(self.inputs, sort_keys=True),
-            "probability": self.probability,
+            "probability": opt_out_probability(self.source, self.probability)
+            if self.opt_out
+            else self.probability,
             "decision": None if self.decision is None else int(self.decision),
         }

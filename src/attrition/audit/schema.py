@@ -11,6 +11,7 @@ import sqlalchemy as sa
 # SQLite only aliases the rowid (and so autoincrements) for exactly "INTEGER PRIMARY KEY".
 ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 ID_LENGTH = 36  # a UUID in text form; migrated legacy rows get 'legacy-<row id>'
+HASH_LENGTH = 64  # a SHA-256 in hex
 
 metadata = sa.MetaData()
 
@@ -52,8 +53,12 @@ decisions = sa.Table(
     sa.Column("decided_by", sa.Text, nullable=False),  # the manager's token subject
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+    # Whom the decision is about: the prediction's employee id, or the one the manager named for an
+    # opt-out or id-less prediction. Access and erasure find decisions by it (issue 27).
+    sa.Column("employee_id", sa.Text),
     sa.Index("decisions_ts", "ts"),
     sa.Index("decisions_prediction_id", "prediction_id"),
+    sa.Index("decisions_employee_id", "employee_id"),
     sqlite_autoincrement=True,
 )
 
@@ -63,10 +68,14 @@ admin_log = sa.Table(
     sa.Column("id", ROW_ID, primary_key=True, autoincrement=True),
     sa.Column("ts", sa.Float, nullable=False),
     sa.Column("created_at", sa.Text, nullable=False),
-    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),  # --actor: what the operator says
     sa.Column("action", sa.Text, nullable=False),  # export | erase | purge
     sa.Column("employee_id", sa.Text),  # whose rights were exercised; never their content
     sa.Column("detail", sa.Text, nullable=False),  # JSON counts only
+    sa.Column("os_user", sa.Text),  # the OS account that ran it (NULL: logged before revision 0003)
+    sa.Column("prev_hash", sa.String(HASH_LENGTH)),  # entry_hash of the entry before (NULL: the first)
+    sa.Column("entry_hash", sa.String(HASH_LENGTH), nullable=False),  # see attrition.audit.admin_log
     sa.Index("admin_log_employee_id", "employee_id"),
+    sa.Index("admin_log_prev_hash", "prev_hash", unique=True),  # one chain: no two entries fork it
     sqlite_autoincrement=True,
 )

@@ -12,7 +12,7 @@ so a commit whose acknowledgement was lost is not written twice). If the outage 
 answers 503; those answers never left), new rows are refused at once, and the writer keeps probing
 until the database answers again. Readiness reads `health()`.
 
-One file on purpose (~420 lines): it is one class, AuditStore, whose queue, writer thread, back-off
+One file on purpose (~430 lines): it is one class, AuditStore, whose queue, writer thread, back-off
 and health state share one invariant (every queued row's waiter is settled exactly once, after its
 commit or its refusal); split across modules, that invariant could no longer be checked in one read.
 """
@@ -126,6 +126,7 @@ class AuditStore:
         self._connection: Connection | None = None
         self._thread: threading.Thread | None = None
         self._purger: concurrent.futures.ThreadPoolExecutor | None = None
+        self._may_purge = True
         self._closed = False
         self._queued_rows = 0
         self._queued_lock = threading.Lock()
@@ -149,10 +150,13 @@ class AuditStore:
                     raise AuditConfigError(
                         f"{SETTING}: the audit schema is {state}; run `attrition audit migrate` first"
                     )
+            self._may_purge = retention.may_delete(engine)  # False: a PostgreSQL role without DELETE
         except BaseException:
             engine.dispose()
             raise
         self._engine = engine
+        if not self._may_purge:
+            log.info("audit role may not delete: scheduled purges are left to the purge role")
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
@@ -164,8 +168,13 @@ class AuditStore:
         """Run a retention purge on a helper thread; the future gives the rows deleted (both tables).
 
         The writer thread keeps committing meanwhile; concurrent purges from other replicas are
-        safe (see attrition.audit.retention).
+        safe (see attrition.audit.retention). A role without DELETE leaves purging to the purge
+        role's `attrition audit purge` (issue 27): the future then gives 0 at once.
         """
+        if not self._may_purge:
+            done: concurrent.futures.Future[int] = concurrent.futures.Future()
+            done.set_result(0)
+            return done
         if self._purger is None:
             self._purger = concurrent.futures.ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="audit-purge"

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from attrition.atomic import atomic_write_text
+from attrition.audit.database import SETTING, location_from_environ
+from attrition.audit.errors import AuditConfigError
 from attrition.modelpkg.artifact import PackageError, read_package
 from attrition.modelpkg.reference import ProfileError, Reference, reference_of
 from attrition.monitor.checks import CheckResult, drift_checks, duration_seconds, labelled_checks, worst
@@ -75,6 +79,17 @@ def run_on_decay(command: str, timeout_s: int) -> dict[str, Any]:
     return {"command": command, "exit_code": code, "seconds": round(time.time() - started, 1)}
 
 
+def audit_db_from_environ(environ: Mapping[str, str]) -> str:
+    """The store the service writes, as its settings name it; one line naming both variables if unset."""
+    try:
+        found = location_from_environ((SETTING,), environ)
+    except AuditConfigError as error:
+        raise InputError(str(error)) from None
+    if found is None:
+        raise InputError(f"no audit store: pass --audit-db or set {SETTING} or {SETTING}_FILE")
+    return found[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="attrition monitor", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -82,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--audit-db",
-        required=True,
-        help="the service's ATTRITION_AUDIT_DB: a path, sqlite:///PATH or postgresql://...",
+        help="the service's audit store: a path, sqlite:///PATH or postgresql://... (default: "
+        "ATTRITION_AUDIT_DB or the file ATTRITION_AUDIT_DB_FILE names, so a password stays out of argv)",
     )
     parser.add_argument("--outcomes", type=Path, required=True, help="CSV employee_id,attrition,observed_at")
     parser.add_argument("--out", type=Path, required=True, help="monitoring.json to write")
@@ -104,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             duration_seconds(since)
         except ValueError as error:
             raise InputError(f"--since: {error}") from None
+        audit_db = args.audit_db or audit_db_from_environ(os.environ)
         contents = read_package(args.package)  # manifest first: nothing unpickled, nothing unverified
         reference = reference_of(contents)
         model_version = contents.model_version
@@ -111,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         results, counts = monitor(
             reference,
             model_version,
-            args.audit_db,
+            audit_db,
             args.outcomes,
             params=params,
             age_edges=bands or list(params.evaluate.age_bands),

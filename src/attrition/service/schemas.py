@@ -199,10 +199,18 @@ class DecisionRequest(BaseModel):
         pattern=r"\S",
         description=f"Why: required, not blank, at most {MAX_REASON_CHARS} characters",
     )
+    employee_id: EmployeeId | None = Field(
+        default=None,
+        description=(
+            "Whom the decision is about, for a prediction made without an id or with opt_out: lets "
+            "the employee's access and erasure requests find it. Taken from the prediction when it "
+            "has one (a different id is a 422)"
+        ),
+    )
 
 
 class DecisionRecord(BaseModel):
-    """A decision as stored, with who made it (the token subject)."""
+    """A decision as stored, with who made it (the token subject) and whom it is about."""
 
     decision_id: str
     prediction_id: str
@@ -210,6 +218,7 @@ class DecisionRecord(BaseModel):
     reason: str
     decided_by: str
     created_at: str = Field(description="ISO 8601 UTC")
+    employee_id: str | None = Field(default=None, description="Whom it is about, when known")
 
 
 class ReloadResult(BaseModel):

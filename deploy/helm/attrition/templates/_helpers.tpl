@@ -62,9 +62,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and (not .Values.vault.enabled) (not .Values.existingSecret) -}}
 {{- fail "set vault.enabled=true or existingSecret: the JWT secret and the audit database URL must come from files" -}}
 {{- end -}}
+{{- if or (hasKey .Values.networkPolicy "egressCidrs") (hasKey .Values.networkPolicy "egressPorts") -}}
+{{- fail "networkPolicy.egressCidrs/egressPorts were replaced by networkPolicy.egress.database and networkPolicy.egress.vault (one destination each, nothing open by default)" -}}
+{{- end -}}
 {{- end -}}
 
-{{/* Vault Agent injector annotations. `job` renders once and exits (pre-populate only). */}}
+{{/*
+Vault Agent injector annotations. `job` renders once and exits (pre-populate only). `secrets` lists
+the files to render: jwt-secret, audit-db (the service role's URL), audit-purge-db (the purge role's).
+The agent logs in with a projected token the injector mounts into its own containers only (see
+attrition.vaultTokenVolume); the app containers never see a Kubernetes credential, and no process
+namespace is shared (the injector's default), so the agent cannot signal or read the service.
+*/}}
 {{- define "attrition.vaultAnnotations" -}}
 {{- $v := .root.Values.vault -}}
 {{- if $v.enabled }}
@@ -72,6 +81,8 @@ vault.hashicorp.com/agent-inject: "true"
 vault.hashicorp.com/role: {{ $v.role | quote }}
 vault.hashicorp.com/agent-run-as-user: "10001"
 vault.hashicorp.com/agent-run-as-group: "10001"
+vault.hashicorp.com/agent-service-account-token-volume-name: vault-token
+vault.hashicorp.com/agent-share-process-namespace: "false"
 vault.hashicorp.com/agent-requests-cpu: {{ $v.agentRequestsCpu | quote }}
 vault.hashicorp.com/agent-requests-mem: {{ $v.agentRequestsMem | quote }}
 vault.hashicorp.com/agent-limits-cpu: {{ $v.agentLimitsCpu | quote }}
@@ -79,40 +90,74 @@ vault.hashicorp.com/agent-limits-mem: {{ $v.agentLimitsMem | quote }}
 {{- if .job }}
 vault.hashicorp.com/agent-pre-populate-only: "true"
 {{- end }}
-{{- if .jwt }}
+{{- if has "jwt-secret" .secrets }}
 vault.hashicorp.com/agent-inject-secret-jwt-secret: {{ $v.jwtSecretPath | quote }}
 vault.hashicorp.com/agent-inject-template-jwt-secret: |
   {{ printf "{{- with secret %q -}}{{ .Data.data.secret }}{{- end -}}" $v.jwtSecretPath }}
-{{- if not .job }}
+{{- if and (not .job) $v.reloadCommand }}
 vault.hashicorp.com/agent-inject-command-jwt-secret: {{ $v.reloadCommand | quote }}
 {{- end }}
 {{- end }}
-vault.hashicorp.com/agent-inject-secret-audit-db: {{ $v.auditDbCredsPath | quote }}
-vault.hashicorp.com/agent-inject-template-audit-db: |
-  {{ printf "{{- with secret %q -}}postgresql://{{ .Data.username }}:{{ .Data.password }}@%s/%s{{- end -}}" $v.auditDbCredsPath $v.auditDbHost $v.auditDbName }}
-{{- if not .job }}
-vault.hashicorp.com/agent-inject-command-audit-db: {{ $v.reloadCommand | quote }}
+{{- range $file, $path := dict "audit-db" $v.auditDbCredsPath "audit-purge-db" $v.auditPurgeDbCredsPath }}
+{{- if has $file $.secrets }}
+vault.hashicorp.com/agent-inject-secret-{{ $file }}: {{ $path | quote }}
+vault.hashicorp.com/agent-inject-template-{{ $file }}: |
+  {{ printf "{{- with secret %q -}}postgresql://{{ .Data.username }}:{{ .Data.password }}@%s/%s{{- end -}}" $path $v.auditDbHost $v.auditDbName }}
+{{- if and (not $.job) $v.reloadCommand }}
+vault.hashicorp.com/agent-inject-command-{{ $file }}: {{ $v.reloadCommand | quote }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end -}}
 
-{{/* Env pointing the service at its secret files. */}}
+{{/*
+The Vault agent's login token: a short-lived, audience-bound projected token in a volume that no
+app container mounts (the injector mounts it into the agent containers by the annotation above).
+*/}}
+{{- define "attrition.vaultTokenVolume" -}}
+{{- if .Values.vault.enabled }}
+- name: vault-token
+  projected:
+    defaultMode: 0440
+    sources:
+      - serviceAccountToken:
+          path: token
+          expirationSeconds: {{ .Values.vault.tokenExpirationSeconds }}
+          {{- with .Values.vault.tokenAudience }}
+          audience: {{ . | quote }}
+          {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Env naming the secret files a container reads; `.secrets` as in attrition.vaultAnnotations. */}}
 {{- define "attrition.secretEnv" -}}
+{{- $dir := include "attrition.secretDir" .root -}}
+{{- if has "jwt-secret" .secrets }}
 - name: ATTRITION_JWT_SECRET_FILE
-  value: {{ include "attrition.secretDir" . }}/jwt-secret
+  value: {{ $dir }}/jwt-secret
+{{- end }}
+{{- if has "audit-db" .secrets }}
 - name: ATTRITION_AUDIT_DB_FILE
-  value: {{ include "attrition.secretDir" . }}/audit-db
+  value: {{ $dir }}/audit-db
+{{- end }}
+{{- if has "audit-purge-db" .secrets }}
+- name: ATTRITION_AUDIT_PURGE_DB_FILE
+  value: {{ $dir }}/audit-purge-db
+{{- end }}
 {{- end -}}
 
+{{/* Without Vault: the existing Secret's keys a pod needs (`.secrets`), mounted read-only. */}}
 {{- define "attrition.secretVolume" -}}
-{{- if not .Values.vault.enabled }}
+{{- if not .root.Values.vault.enabled }}
 - name: secrets
   secret:
-    secretName: {{ .Values.existingSecret }}
+    secretName: {{ .root.Values.existingSecret }}
     defaultMode: 0440
     items:
-      - {key: jwt-secret, path: jwt-secret}
-      - {key: audit-db, path: audit-db}
+      {{- range .secrets }}
+      - {key: {{ . }}, path: {{ . }}}
+      {{- end }}
 {{- end }}
 {{- end -}}
 
@@ -144,7 +189,7 @@ prometheus.io/scrape: "true"
 prometheus.io/port: {{ $root.Values.containerPort | quote }}
 prometheus.io/path: /metrics
 {{- end }}
-{{- include "attrition.vaultAnnotations" (dict "root" $root "jwt" true "job" false) }}
+{{- include "attrition.vaultAnnotations" (dict "root" $root "secrets" (list "jwt-secret" "audit-db") "job" false) }}
 {{- with .extra }}
 {{ toYaml . }}
 {{- end }}

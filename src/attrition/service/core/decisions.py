@@ -19,11 +19,17 @@ from attrition.service.schemas import DecisionRecord
 
 
 async def record_manager_decision(
-    audit: AuditSink, *, prediction_id: str, action: str, reason: str, decided_by: str
+    audit: AuditSink,
+    *,
+    prediction_id: str,
+    action: str,
+    reason: str,
+    decided_by: str,
+    employee_id: str | None = None,
 ) -> DecisionRecord:
     """The stored decision; AuditInputError (422), PredictionNotFoundError (404) or
     AuditUnavailableError (503) otherwise."""
-    decision = validate_decision(prediction_id, action, reason, decided_by)
+    decision = validate_decision(prediction_id, action, reason, decided_by, employee_id)
     health = audit.health()
     if not health.ok:
         raise AuditUnavailableError(health.reason or "audit store unavailable")
@@ -38,4 +44,5 @@ async def record_manager_decision(
         reason=decision.reason,
         decided_by=stored.decided_by,
         created_at=stored.created_at,
+        employee_id=stored.employee_id,
     )

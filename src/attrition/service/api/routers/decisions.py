@@ -20,7 +20,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such prediction (never made, purged or erased)"},
     413: {"model": ErrorResponse, "description": "Body larger than the configured limit"},
     415: {"model": ErrorResponse, "description": "Body is not application/json"},
-    422: {"model": ErrorResponse, "description": "Invalid decision; `detail` names the field"},
+    422: {
+        "model": ErrorResponse,
+        "description": "Invalid decision (or an employee_id not the prediction's); `detail` names the field",
+    },
     503: {"model": ErrorResponse, "description": "The audit store cannot commit the decision now"},
 }
 
@@ -36,7 +39,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 async def decide(request: DecisionRequest, access: DecideAccess) -> JSONResponse:
     """The decision is committed with the caller's token subject before the 201 leaves.
 
-    It lives with its prediction: the same retention purge, opt-out and erasure apply to it.
+    It lives with its prediction (the same retention purge applies) and names whom it is about, so
+    that employee's access and erasure requests reach it even on an opt-out prediction.
     """
     stored = await record_manager_decision(
         access.runtime.audit,
@@ -44,5 +48,6 @@ async def decide(request: DecisionRequest, access: DecideAccess) -> JSONResponse
         action=request.action,
         reason=request.reason,
         decided_by=access.caller.subject,
+        employee_id=request.employee_id,
     )
     return JSONResponse(stored.model_dump(), status_code=201)
