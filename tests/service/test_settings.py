@@ -55,7 +55,8 @@ def test_public_key_option_verifies_es256_and_refuses_hs256_confusion(tmp_path: 
     (tmp_path / "k.pem").write_bytes(public_pem)
     settings = ServiceSettings(jwt_algorithm="ES256", jwt_public_key_file=tmp_path / "k.pem")
     verifier = TokenVerifier(settings.verification_key(), settings.jwt_algorithm)
-    claims = {"sub": "idp-user", "scope": "attrition:predict", "exp": int(time.time()) + 60}
+    now = int(time.time())
+    claims = {"sub": "idp-user", "scope": "attrition:predict", "iat": now, "exp": now + 60}
     assert verifier.verify(jwt.encode(claims, private, algorithm="ES256")).subject == "idp-user"
     # The classic confusion attack: HMAC-sign with the public key as the secret.
     forged = jwt.encode(claims, "p" * 64, algorithm="HS256")
@@ -135,3 +136,23 @@ def test_a_malformed_url_in_the_audit_file_names_the_file(tmp_path: Path) -> Non
         ServiceSettings(audit_db_file=url_file).audit_location()
     assert str(error.value).startswith(f"ATTRITION_AUDIT_DB_FILE {url_file} scheme 'mysql' is not supported")
     assert "\n" not in str(error.value) and "pw" not in str(error.value)
+
+
+def test_allowed_hosts_are_names_without_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATTRITION_ALLOWED_HOSTS", " api.example.com, *.svc.cluster.local ,[::1]")
+    assert ServiceSettings().allowed_hosts == ("api.example.com", "*.svc.cluster.local", "::1")
+    for bad in ("api.example.com:443", "https://api.example.com", "a*.example.com", " , "):
+        monkeypatch.setenv("ATTRITION_ALLOWED_HOSTS", bad)
+        with pytest.raises(ValidationError, match="ATTRITION_ALLOWED_HOSTS"):
+            ServiceSettings()
+
+
+def test_a_token_must_fit_in_a_request_head() -> None:
+    with pytest.raises(ValidationError, match="ATTRITION_MAX_TOKEN_BYTES=16000 leaves no room"):
+        ServiceSettings(max_token_bytes=16000)
+
+
+def test_audience_and_issuer_are_required_outside_development_mode() -> None:
+    assert ServiceSettings().required_claims() == ("attrition", "attrition")
+    assert ServiceSettings(dev_mode=True).required_claims() == (None, None)
+    assert ServiceSettings(dev_mode=True, jwt_audience="hr").required_claims() == ("hr", None)

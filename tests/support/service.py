@@ -28,8 +28,9 @@ import uvicorn
 
 from attrition.modelpkg.artifact import seal
 from attrition.service.app import create_app
+from attrition.service.commands.serve import server_options
 from attrition.service.core.runtime import ServiceRuntime
-from attrition.service.settings import ServiceSettings
+from attrition.service.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, ServiceSettings
 
 SECRET = secrets.token_urlsafe(48)
 START_TIMEOUT_S = 30.0
@@ -51,9 +52,17 @@ def make_token(
     algorithm: str = "HS256",
     **extra: Any,
 ) -> str:
-    """A token like `attrition token` mints (override anything to make it bad)."""
+    """A token like `attrition token` mints (override anything to make it bad; None drops a claim)."""
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": sub, "scope": scope, "iat": now, "exp": now + ttl, **extra}
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "scope": scope,
+        "iat": now,
+        "exp": now + ttl,
+        "aud": DEFAULT_JWT_AUDIENCE,
+        "iss": DEFAULT_JWT_ISSUER,
+        **extra,
+    }
     claims = {k: v for k, v in claims.items() if v is not None}
     return jwt.encode(claims, secret, algorithm=algorithm)
 
@@ -107,15 +116,14 @@ def settings_for(tmp: Path, package: Path, scores: Path, **overrides: Any) -> Se
 
 @contextlib.contextmanager
 def serve_in_thread(settings: ServiceSettings, runtime: ServiceRuntime | None = None) -> Iterator[Server]:
-    """uvicorn on a socket bound to port 0, in a thread; stopped cleanly (lifespan shutdown)."""
+    """uvicorn on a socket bound to port 0, in a thread, with `attrition serve`'s limits; stopped
+    cleanly (lifespan shutdown)."""
     app = create_app(settings, runtime)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, loop="uvloop", http="httptools", log_level="warning", access_log=False, lifespan="on"
-    )
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **server_options(settings))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -13,7 +13,9 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from attrition import __version__
+from attrition.service.api.deps import ACCESS_SCOPES
 from attrition.service.api.errors import install_error_handlers
+from attrition.service.api.guards import AllowedHostsMiddleware, AuthFirstMiddleware, guarded_routes
 from attrition.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from attrition.service.api.openapi import openapi_with_roles
 from attrition.service.api.routers import admin, decisions, health, predict, scores
@@ -80,14 +82,23 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
         description=_DESCRIPTION,
         lifespan=lifespan,
         swagger_ui_parameters={"validatorUrl": None},
+        # No 307 to the slash-less path: such a redirect would be built from the request's Host.
+        redirect_slashes=False,
     )
     app.state.runtime = runtime
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app, runtime.metrics)
     app.openapi = openapi_with_roles(app, runtime)  # type: ignore[method-assign]
-    # Added last = outermost: metrics see every answer, including the body rules' refusals.
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Added last = outermost, so a request meets: metrics (which see every answer, refusals too),
+    # the Host check, the token check (an anonymous client's body is never read), the body rules,
+    # then routing.
+    app.add_middleware(
+        BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, body_timeout_s=settings.body_timeout_s
+    )
+    routes = [route for router in ROUTERS for route in router.routes]
+    app.add_middleware(AuthFirstMiddleware, runtime=runtime, routes=guarded_routes(routes, ACCESS_SCOPES))
+    app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(
         MetricsMiddleware,
         metrics=runtime.metrics,

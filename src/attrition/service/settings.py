@@ -9,9 +9,10 @@ DVC pipeline's outputs so `attrition serve` works in a checkout.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from attrition.audit.database import DEFAULT_AUDIT_DB, SETTING, AuditDatabase, parse_audit_db
 from attrition.audit.errors import AuditConfigError
@@ -19,6 +20,11 @@ from attrition.audit.errors import AuditConfigError
 MIN_SECRET_BYTES = 32
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA")
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+# Tokens must name this service and their issuer; `attrition token` puts these in by default. With an
+# identity provider, set ATTRITION_JWT_AUDIENCE and ATTRITION_JWT_ISSUER to what it writes.
+DEFAULT_JWT_AUDIENCE = "attrition"
+DEFAULT_JWT_ISSUER = "attrition"
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class SettingsError(ValueError):
@@ -53,10 +59,53 @@ class ServiceSettings(BaseSettings):
     )
     jwt_public_key_file: Path | None = Field(None, description="PEM public key for RS/ES/EdDSA")
     jwt_algorithm: str = Field("HS256", description="The only algorithm tokens may use")
-    jwt_audience: str | None = None
-    jwt_issuer: str | None = None
+    jwt_audience: str = Field(
+        DEFAULT_JWT_AUDIENCE,
+        min_length=1,
+        description="The `aud` every token must carry (in development mode only when set explicitly)",
+    )
+    jwt_issuer: str = Field(
+        DEFAULT_JWT_ISSUER,
+        min_length=1,
+        description="The `iss` every token must carry (in development mode only when set explicitly)",
+    )
+    # One hour: an access token's usual life at identity providers (Okta, Entra ID's 60-90 min need
+    # 5400). A stolen token is good for at most this long plus the leeway.
+    jwt_max_lifetime_s: int = Field(
+        3600, ge=60, le=86400, description="Longest token life accepted: both exp - iat and exp - now"
+    )
+    jwt_leeway_s: int = Field(30, ge=0, le=300, description="Clock skew tolerated on exp, iat and nbf")
+    max_token_bytes: int = Field(
+        8192, ge=1024, le=65536, description="Longer bearer tokens are refused (401) before any crypto"
+    )
     token_cache_size: int = Field(1024, ge=0, le=1_000_000)
+    dev_mode: bool = Field(
+        False,
+        description="Development mode (`serve --dev`): tokens need no aud/iss unless set explicitly; "
+        "never in production",
+    )
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        LOCAL_HOSTS,
+        description="Host header values served, comma-separated (*.example.com: its subdomains, *: any); "
+        "the address a connection arrived on is always served (probes and scrapes by pod IP)",
+    )
+    max_header_bytes: int = Field(
+        16 * 1024, ge=4096, le=1024 * 1024, description="Largest request head: over it 431 and close"
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Seconds to send a whole request head (then 408 and close)"
+    )
+    body_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Seconds to send the body once the head is in (then 408 and close)"
+    )
+    keep_alive_timeout_s: int = Field(5, ge=1, le=300, description="Seconds an idle connection stays open")
+    max_concurrency: int = Field(
+        1024,
+        ge=8,
+        le=100_000,
+        description="Open connections plus requests in flight beyond which new requests get 503",
+    )
 
     @field_validator("audit_db", mode="before")
     @classmethod
@@ -67,6 +116,40 @@ class ServiceSettings(BaseSettings):
         if isinstance(value, str):
             parse_audit_db(value)  # AuditConfigError is a ValueError: pydantic reports it
         return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _hosts_are_names(cls, value: object) -> object:
+        """Comma-separated names or addresses, no scheme or port (the Host header's port is ignored)."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        hosts: list[str] = []
+        for item in items:
+            host = str(item).strip().lower()
+            if host.startswith("[") and host.endswith("]"):
+                host = host[1:-1]
+            wildcard_ok = host == "*" or (host.startswith("*.") and "*" not in host[2:])
+            if "/" in host or host.count(":") == 1 or ("*" in host and not wildcard_ok):
+                raise ValueError(
+                    f"ATTRITION_ALLOWED_HOSTS entry {str(item).strip()!r}: give a host name or address "
+                    "without scheme or port (*.example.com for its subdomains, * for any)"
+                )
+            if host:
+                hosts.append(host)
+        if not hosts:
+            raise ValueError("ATTRITION_ALLOWED_HOSTS is empty; name at least one host (or *)")
+        return tuple(hosts)
+
+    @model_validator(mode="after")
+    def _limits_are_consistent(self) -> ServiceSettings:
+        """A token must fit in a request head, or every request would be refused before it is read."""
+        if self.max_token_bytes + 1024 > self.max_header_bytes:
+            raise ValueError(
+                f"ATTRITION_MAX_TOKEN_BYTES={self.max_token_bytes} leaves no room in "
+                f"ATTRITION_MAX_HEADER_BYTES={self.max_header_bytes}; keep it at least 1024 bytes smaller"
+            )
+        return self
 
     @model_validator(mode="after")
     def _key_matches_algorithm(self) -> ServiceSettings:
@@ -102,6 +185,17 @@ class ServiceSettings(BaseSettings):
                     f"ATTRITION_JWT_PUBLIC_KEY_FILE {self.jwt_public_key_file}: {error.strerror}"
                 ) from error
         return self.signing_secret()
+
+    def required_claims(self) -> tuple[str | None, str | None]:
+        """(audience, issuer) tokens must carry: both, except in development mode, where only those
+        set explicitly (a dev token minted without them still works)."""
+        if not self.dev_mode:
+            return self.jwt_audience, self.jwt_issuer
+        explicit = self.model_fields_set
+        return (
+            self.jwt_audience if "jwt_audience" in explicit else None,
+            self.jwt_issuer if "jwt_issuer" in explicit else None,
+        )
 
     def has_secret(self) -> bool:
         """Whether a signing secret is configured (in the environment or as a file)."""

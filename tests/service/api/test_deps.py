@@ -30,7 +30,7 @@ BAD_TOKENS = {
     "three-garbage-parts": "a.b.c",
     "wrong-secret": make_token(secret="x" * 48),
     "alg-none": _unsigned({"sub": "eve", "scope": "attrition:predict admin", "exp": int(time.time()) + 600}),
-    "expired": make_token(ttl=-10),
+    "expired": make_token(ttl=-120),  # past the 30 s clock-skew leeway
     "other-hmac-alg": make_token(algorithm="HS512"),
     "no-exp": make_token(ttl=0, exp=None),
     "no-sub": make_token(sub=None),

@@ -9,6 +9,7 @@ import jwt
 import pytest
 
 from attrition.cli import main as cli_main
+from attrition.service.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER
 from tests.support.service import (
     SAMPLE_EMPLOYEE,
     SECRET,
@@ -18,6 +19,8 @@ from tests.support.service import (
     run_cli,
 )
 
+AUDIENCE = DEFAULT_JWT_AUDIENCE
+
 pytestmark = pytest.mark.e2e  # tokens checked against a served process: not the unit tier (`make unit`)
 
 
@@ -25,9 +28,10 @@ def test_token_command_mints_a_usable_token(live: Server) -> None:
     done = run_cli("token", "--sub", "alice", "--scope", "attrition:predict", "--ttl", "3600")
     assert done.returncode == 0, done.stderr
     token = done.stdout.strip()
-    claims = jwt.decode(token, SECRET, algorithms=["HS256"])
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience=DEFAULT_JWT_AUDIENCE)
     assert claims["sub"] == "alice"
     assert claims["scope"] == "attrition:predict"
+    assert (claims["aud"], claims["iss"]) == (DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER)  # what serve requires
     assert 3590 <= claims["exp"] - time.time() <= 3600
     with live.client() as client:
         assert client.post("/predict", json=SAMPLE_EMPLOYEE, headers=bearer(token)).status_code == 200
@@ -75,7 +79,9 @@ def test_token_signs_with_the_secret_file_or_the_development_secret(tmp_path: Pa
         env=clean_env(ATTRITION_JWT_SECRET_FILE=str(secret_file)),
     )
     assert from_file.returncode == 0, from_file.stderr
-    assert jwt.decode(from_file.stdout.strip(), SECRET, algorithms=["HS256"])["sub"] == "bob"
+    assert (
+        jwt.decode(from_file.stdout.strip(), SECRET, algorithms=["HS256"], audience=AUDIENCE)["sub"] == "bob"
+    )
 
     dev = tmp_path / ".attrition" / "dev-secret"
     dev.parent.mkdir()
@@ -84,4 +90,7 @@ def test_token_signs_with_the_secret_file_or_the_development_secret(tmp_path: Pa
         "token", "--sub", "carol", "--scope", "attrition:predict", env=clean_env(), cwd=tmp_path
     )
     assert from_dev.returncode == 0, from_dev.stderr
-    assert jwt.decode(from_dev.stdout.strip(), "d" * 64, algorithms=["HS256"])["sub"] == "carol"
+    assert (
+        jwt.decode(from_dev.stdout.strip(), "d" * 64, algorithms=["HS256"], audience=AUDIENCE)["sub"]
+        == "carol"
+    )

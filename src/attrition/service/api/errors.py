@@ -2,19 +2,29 @@
 
 Core exceptions become HTTP answers here: AuthError -> 401/403 with WWW-Authenticate,
 UnknownRoleError and AuditInputError -> 422 like any validation error, PredictionNotFoundError ->
-404, NoAnswerError and AuditUnavailableError -> 503 with Retry-After.
+404, NoAnswerError and AuditUnavailableError -> 503 with Retry-After. A client gone mid-body is
+499 (client closed; nobody reads it), a body that did not arrive in time 408.
+
+Bodies are public (the probes and every client read them): an audit store's reason keeps only its
+fixed wording and figures, never the driver's message with the database's host, port or path;
+those details are in the log.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
+from attrition.audit.database import one_line
 from attrition.audit.errors import AuditInputError, AuditUnavailableError, PredictionNotFoundError
+from attrition.service.api.middleware import CLIENT_CLOSED, BodyTimeoutError
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.scoring import NoAnswerError, UnknownRoleError
 from attrition.service.core.tokens import AuthError
@@ -22,6 +32,19 @@ from attrition.service.core.tokens import AuthError
 MAX_REPORTED_ERRORS = 20  # a 100-employee batch can fail 500 ways; the first 20 say enough
 RETRY_AFTER_S = "30"
 AUDIT_RETRY_AFTER_S = "5"  # the writer probes the database at least every second while it is down
+# The audit store's reasons that are safe to show as they are (fixed wording and numbers only).
+_PUBLIC_AUDIT_REASON = re.compile(
+    r"audit store failing for [\d.]+ s \(bound [\d.e+]+ s\)|audit commit running for [\d.]+ s "
+    r"\(bound [\d.e+]+ s\)|audit store did not commit within [\d.e+]+ s|audit store closed"
+    r"|audit writer not running"
+)
+log = logging.getLogger("attrition.service")
+
+
+def public_audit_reason(reason: str | None) -> str:
+    """What a client may read of an audit store's reason: its known wording, never a driver message."""
+    known = _PUBLIC_AUDIT_REASON.match(reason or "")
+    return known.group() if known else "audit store unavailable"
 
 
 def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -73,17 +96,30 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
             status_code=422,
         )
 
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: Exception) -> JSONResponse:
+        # Never delivered (uvicorn drops it): it only gets the request counted as client-closed.
+        return JSONResponse({"detail": "client closed the request"}, status_code=CLIENT_CLOSED)
+
+    @app.exception_handler(BodyTimeoutError)
+    async def body_timeout(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=408, headers={"Connection": "close"})
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         cause = exc.__cause__
+        if isinstance(cause, ClientDisconnect):  # FastAPI wraps a body-read failure in a 400
+            return await client_gone(request, cause)
+        if isinstance(cause, BodyTimeoutError):
+            return await body_timeout(request, cause)
         if exc.status_code == 400 and cause is not None:
             # FastAPI turns body parse failures other than JSONDecodeError (bad UTF-8, nesting
             # deeper than the parser allows, 5000-digit numbers) into a bare 400; report them
             # like every other malformed body: 422 naming the body.
             if isinstance(cause, RecursionError):
                 message = "invalid JSON (nested too deeply)"
-            else:
-                message = f"invalid JSON ({str(cause).splitlines()[0][:160]})"
+            else:  # one_line: an exception's message may be empty
+                message = f"invalid JSON ({one_line(cause)[:160]})"
             metrics.validation_errors.labels(_endpoint(request)).inc()
             return JSONResponse(
                 {
@@ -116,11 +152,20 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
     async def no_answer(request: Request, exc: NoAnswerError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
 
+    logged = [""]
+
     @app.exception_handler(AuditUnavailableError)
     async def audit_unavailable(request: Request, exc: AuditUnavailableError) -> JSONResponse:
         metrics.audit_refusals.labels(_endpoint(request)).inc()
+        reason = one_line(exc)
+        if reason != logged[0]:  # once per new reason, not once per refused request
+            logged[0] = reason
+            log.warning("answering 503 while the audit store cannot commit: %s", reason)
         return JSONResponse(
-            {"detail": f"not answered: the audit store cannot commit ({exc}); retry later"},
+            {
+                "detail": f"not answered: the audit store cannot commit ({public_audit_reason(reason)}); "
+                "retry later"
+            },
             status_code=503,
             headers={"Retry-After": AUDIT_RETRY_AFTER_S},
         )

@@ -1,21 +1,34 @@
-"""Two pure-ASGI middlewares: request metrics (outer) and the body rules 413/415 (inner).
+"""Two pure-ASGI middlewares: request metrics (outer) and the body rules 400/408/413/415 (inner).
 
 A BaseHTTPMiddleware would wrap every request in extra tasks and streams; these are plain ASGI
 callables. They are separate so the body rules can change without touching what is measured:
-the metrics middleware sees every answer, including the body rules' refusals.
+the metrics middleware sees every answer, including the body rules' refusals, and counts a client
+that went away before its answer as 499 (client closed request), never as a server error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from attrition.service.core.metrics import ServiceMetrics
 
+CLIENT_CLOSED = 499  # nginx's "client closed request": nobody read an answer, nothing failed here
+ENDPOINT_KEY = "attrition.endpoint"  # the route template, when a middleware matched it before routing
 
-async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
+
+class BodyTimeoutError(Exception):
+    """The request body did not arrive within the body deadline (answered 408, connection closed)."""
+
+
+async def send_json(
+    send: Send, status: int, body: dict[str, object], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """A whole JSON answer, for middlewares that refuse a request before the app sees it."""
     payload = json.dumps(body).encode("utf-8")
     await send(
         {
@@ -24,6 +37,7 @@ async def _send_json(send: Send, status: int, body: dict[str, object]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode("ascii")),
+                *(headers or []),
             ],
         }
     )
@@ -51,7 +65,9 @@ class MetricsMiddleware:
 
     The endpoint label is the matched route's path template ("/scores/{employee_id}"), or
     "unmatched", so label cardinality stays bounded whatever URLs clients send. Requests refused
-    before routing (413, 415) are labelled with their path when it is one of `known_paths`.
+    before routing (401, 413, 415) are labelled with the template a middleware matched, or their
+    path when it is one of `known_paths`. A request whose client disconnected before any answer
+    started is 499, and starlette's ClientDisconnect ends here (there is no one left to answer).
     """
 
     def __init__(
@@ -66,20 +82,31 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status_box = [500]
+        status_box = [0]  # 0 until a response starts
+        gone = [False]
 
         async def send_with_status(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_box[0] = message["status"]
             await send(message)
 
+        async def receive_watching(receive: Receive = receive) -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone[0] = True
+            return message
+
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive_watching, send_with_status)
+        except ClientDisconnect:
+            gone[0] = True
         finally:
-            status = status_box[0]
+            status = status_box[0] or (CLIENT_CLOSED if gone[0] else 500)
             route = scope.get("route")
-            endpoint = getattr(route, "path", None) or (
-                scope["path"] if scope["path"] in self.known_paths else "unmatched"
+            endpoint = (
+                getattr(route, "path", None)
+                or scope.get(ENDPOINT_KEY)
+                or (scope["path"] if scope["path"] in self.known_paths else "unmatched")
             )
             self.metrics.observe_request(endpoint, scope["method"], status, time.perf_counter() - start)
             if status in (400, 413, 415) and route is None:
@@ -87,15 +114,18 @@ class MetricsMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over `max_body_bytes` (413), bad Content-Length (400), non-JSON bodies (415).
+    """The body rules, checked before routing and before any body is parsed.
 
-    Checked before routing and before any body is parsed, so an oversized or chunked body never
-    reaches the JSON parser; a chunked body is buffered up to the limit and replayed.
+    Bodies over `max_body_bytes` are refused (413), a bad Content-Length too (400), non-JSON bodies
+    (415); a body must arrive within `body_timeout_s` of the request head, else 408 and the
+    connection is closed (a slow-body client holds nothing for long). A chunked body is buffered up
+    to the limit and replayed, so an oversized one never reaches the JSON parser.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float = 10.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,17 +133,23 @@ class BodyLimitMiddleware:
             return
         length = self._content_length(scope)
         if length == -1 or (length is not None and length > self.max_body_bytes):
-            await _send_json(send, 413 if length != -1 else 400, {"detail": self._too_large(length)})
+            await send_json(send, 413 if length != -1 else 400, {"detail": self._too_large(length)})
             return
         chunked = length is None and _header(scope, b"transfer-encoding") is not None
         has_body = chunked or (length is not None and length > 0)
         if has_body and scope["method"] in ("POST", "PUT", "PATCH") and not _is_json(scope):
-            await _send_json(send, 415, {"detail": "content-type: request bodies must be application/json"})
+            await send_json(send, 415, {"detail": "content-type: request bodies must be application/json"})
             return
+        if has_body:
+            receive = self._with_deadline(receive)
         if chunked:
-            body = await self._read_limited(receive)
+            try:
+                body = await self._read_limited(receive)
+            except BodyTimeoutError as error:
+                await send_json(send, 408, {"detail": str(error)}, [(b"connection", b"close")])
+                return
             if body is None:
-                await _send_json(send, 413, {"detail": self._too_large(None)})
+                await send_json(send, 413, {"detail": self._too_large(None)})
                 return
             receive = self._replay(body, receive)
         await self.app(scope, receive, send)
@@ -135,14 +171,38 @@ class BodyLimitMiddleware:
             return -1
         return length if length >= 0 else -1
 
+    def _with_deadline(self, receive: Receive) -> Receive:
+        """`receive` that raises BodyTimeoutError once the body is overdue (until its last part)."""
+        deadline = asyncio.get_running_loop().time() + self.body_timeout_s
+        complete = False
+
+        async def receive_by_deadline() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeoutError(
+                    f"request body not received within {self.body_timeout_s:g} s"
+                ) from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        return receive_by_deadline
+
     async def _read_limited(self, receive: Receive) -> bytes | None:
-        """Buffer a body sent without content-length, giving up past the limit."""
+        """Buffer a body sent without content-length, giving up past the limit.
+
+        A client that disconnects mid-body raises ClientDisconnect (counted 499, never answered).
+        """
         chunks: list[bytes] = []
         total = 0
         while True:
             message = await receive()
-            if message["type"] != "http.request":
-                break
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > self.max_body_bytes:

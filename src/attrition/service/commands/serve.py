@@ -1,7 +1,12 @@
 """`attrition serve`: verify the package (in the app's start-up) and serve until SIGINT/SIGTERM.
 
 HTTPS directly with --ssl-certfile/--ssl-keyfile (behind an Ingress that terminates TLS, plain
-HTTP is enough). `--dev` gives a local development secret that `attrition token` shares.
+HTTP is enough): TLS 1.2 with forward-secret AEAD suites only, or TLS 1.3. `--dev` is development
+mode: a local secret that `attrition token` shares, and tokens without `aud`/`iss` accepted.
+
+uvicorn runs with the settings' limits (`server_options`): request heads capped in size and time,
+bodies in time, idle connections closed, connections plus requests in flight bounded; and every log
+record goes through one formatter that escapes control characters (core/log_safety.py).
 
 Heavy imports (FastAPI, uvicorn) happen inside `run` so `attrition --help` stays instant.
 """
@@ -9,17 +14,22 @@ Heavy imports (FastAPI, uvicorn) happen inside `run` so `attrition --help` stays
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from attrition.service.commands.shell import OneLineParser, fail, load_settings
 
 if TYPE_CHECKING:
+    import ssl
+
     from attrition.service.settings import ServiceSettings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+# TLS 1.2 suites: ephemeral ECDH and AEAD only (no CBC, no static RSA); TLS 1.3's are all AEAD.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL"
+GRACEFUL_SHUTDOWN_S = 30
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,8 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dev",
         action="store_true",
-        help="with no ATTRITION_JWT_SECRET(_FILE) set, sign tokens with .attrition/dev-secret "
-        "(created 0600 when missing); `attrition token` reads the same file",
+        help="development mode: with no ATTRITION_JWT_SECRET(_FILE) set, sign tokens with "
+        ".attrition/dev-secret (created 0600 when missing; `attrition token` reads the same file), "
+        "and accept tokens without aud/iss unless ATTRITION_JWT_AUDIENCE/ISSUER are set",
     )
     parser.add_argument(
         "--ssl-certfile", type=Path, default=unset, help="PEM certificate (chain) to serve HTTPS directly"
@@ -77,6 +88,42 @@ def check_tls(certfile: Path | None, keyfile: Path | None) -> str | None:
     return None
 
 
+def tls_context(config: Any, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+    """uvicorn's context (certificate, TLS12_CIPHERS) with an explicit floor of TLS 1.2."""
+    import ssl
+
+    context = default()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    return context
+
+
+def server_options(
+    settings: ServiceSettings, certfile: Path | None = None, keyfile: Path | None = None
+) -> dict[str, Any]:
+    """uvicorn.Config keyword arguments that enforce the settings' connection limits (and TLS)."""
+    from attrition.service.api.protocol import limited_protocol
+
+    options: dict[str, Any] = {
+        "loop": "uvloop",
+        "http": limited_protocol(
+            settings.max_header_bytes, settings.header_timeout_s, settings.body_timeout_s
+        ),
+        "limit_concurrency": settings.max_concurrency,
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
+        "access_log": False,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+    }
+    if certfile is not None:
+        options |= {
+            "ssl_certfile": str(certfile),
+            "ssl_keyfile": None if keyfile is None else str(keyfile),
+            "ssl_ciphers": TLS12_CIPHERS,
+            "ssl_context_factory": tls_context,
+        }
+    return options
+
+
 def check_audit_store(settings: ServiceSettings) -> None:
     """Open and close the audit store before uvicorn starts, so a malformed URL, an unreachable
     database or a schema newer than this code is one line and a non-zero exit (AuditConfigError),
@@ -96,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     from attrition.audit.errors import AuditConfigError
     from attrition.service.app import create_app
     from attrition.service.core.dev_secret import ensure_dev_secret
+    from attrition.service.core.log_safety import logging_config
     from attrition.service.settings import HMAC_ALGORITHMS, SettingsError
 
     if not 0 < args.port < 65536:
@@ -110,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
             scores=getattr(args, "scores", None),
             audit_db=getattr(args, "audit_db", None),
         )
+        if args.dev:
+            settings = settings.model_copy(update={"dev_mode": True})
         if args.dev and not settings.has_secret() and settings.jwt_algorithm in HMAC_ALGORITHMS:
             path, created = ensure_dev_secret()
             settings = settings.model_copy(update={"jwt_secret_file": path.resolve()})
@@ -122,18 +172,13 @@ def run(args: argparse.Namespace) -> int:
         check_audit_store(settings)
     except (ValueError, SettingsError, AuditConfigError, OSError) as error:
         return fail(str(error))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         app,
         host=args.host,
         port=args.port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
+        log_config=logging_config(args.log_level),
         log_level=args.log_level,
-        timeout_graceful_shutdown=30,
-        ssl_certfile=None if certfile is None else str(certfile),
-        ssl_keyfile=None if keyfile is None else str(keyfile),
+        **server_options(settings, certfile, keyfile),
     )
     return 0
 

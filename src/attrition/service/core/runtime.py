@@ -144,6 +144,7 @@ class ServiceRuntime:
             self.scores = await asyncio.to_thread(self._scores_loader, self.settings.scores)
             self._install(state)
             self.metrics.reloads.labels("ok").inc()
+            log.info("reload (%s) done, now serving %s", trigger, state.model_version)
             return ReloadOutcome(True, previous, f"now serving {state.model_version} ({trigger})")
 
     async def purge_forever(self) -> None:
@@ -168,11 +169,15 @@ class ServiceRuntime:
 
 def token_verifier(settings: ServiceSettings) -> TokenVerifier:
     """A verifier with the key the settings name now (re-read from its file on every call)."""
+    audience, issuer = settings.required_claims()
     return TokenVerifier(
         settings.verification_key(),
         settings.jwt_algorithm,
-        audience=settings.jwt_audience,
-        issuer=settings.jwt_issuer,
+        audience=audience,
+        issuer=issuer,
+        max_lifetime_s=settings.jwt_max_lifetime_s,
+        leeway_s=settings.jwt_leeway_s,
+        max_token_bytes=settings.max_token_bytes,
         cache_size=settings.token_cache_size,
     )
 

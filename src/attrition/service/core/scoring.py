@@ -52,7 +52,8 @@ def batch_answer(
     row = scores.get(employee.employee_id)
     if row is None:
         where = "" if index is None else f"employees[{index}]: "
-        why = load_error or reason
+        # Public: the loader's own message (a path, a database address) stays in the log.
+        why = "no verified model is loaded" if load_error or current is None else reason.replace("_", " ")
         if employee.employee_id is None:
             raise NoAnswerError(
                 f"{where}model unavailable ({why}); send an employee_id to get the nightly batch score"

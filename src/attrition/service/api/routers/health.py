@@ -1,4 +1,8 @@
-"""Liveness, readiness and metrics: open to everyone (no token), as probes and scrapers expect."""
+"""Liveness, readiness and metrics: open to everyone (no token), as probes and scrapers expect.
+
+Being open, readiness says what is wrong in fixed words only: the model loader's and the audit
+store's own messages (package paths, database host and port) are in the service log.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from attrition.service.api.deps import Runtime
+from attrition.service.api.errors import public_audit_reason
 from attrition.service.schemas import AuditReadiness, Health, Readiness
 
 router = APIRouter(tags=["health"])
+NO_MODEL = "no verified model is loaded (serving batch scores only; the reason is in the service log)"
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness: the process answers")
@@ -36,19 +42,19 @@ async def readyz(runtime: Runtime) -> Response:
     (503), so the load balancer should stop sending traffic here until the store is back.
     """
     health = runtime.audit.health()
+    audit_reason = None if health.ok else public_audit_reason(health.reason)
     audit = AuditReadiness(
-        ok=health.ok, backend=health.backend, pending_rows=health.pending_rows, reason=health.reason
+        ok=health.ok, backend=health.backend, pending_rows=health.pending_rows, reason=audit_reason
     )
     state = runtime.current
-    reasons = [
-        reason
-        for reason in (None if state else runtime.load_error, None if health.ok else health.reason)
-        if reason
-    ]
+    reasons = [reason for reason in (None if state else NO_MODEL, audit_reason) if reason]
+    scorer = None
+    if state is not None:
+        scorer = state.scorer.reason if state.scorer.reason.startswith("compiled") else "pipeline"
     body = Readiness(
         status="not ready" if reasons or state is None else "ready",
         model_version=state.model_version if state else None,
-        scorer=state.scorer.reason if state else None,
+        scorer=scorer,
         reason="; ".join(reasons) or None,
         batch_scores=len(runtime.scores.rows),
         audit=audit,
