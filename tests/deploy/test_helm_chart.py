@@ -134,6 +134,15 @@ def test_fallback_answers_through_the_ingress_when_the_api_has_no_ready_pod(
     assert env["ATTRITION_PACKAGE"].startswith("/nonexistent")  # scores only: it never loads a model
     assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"  # /readyz is 503 without one
     assert container["image"] == api_pods["spec"]["containers"][0]["image"]
+    # the fallback accepts the same tokens and answers the Ingress host, as the API does (issue 27)
+    (api_container,) = api_pods["spec"]["containers"]
+    api_env = {item["name"]: item.get("value") for item in api_container["env"]}
+    for name in ("ATTRITION_JWT_ALGORITHM", "ATTRITION_RELOAD_TRIGGER_FILE"):
+        assert env[name] == api_env[name]
+    host = ingress["spec"]["rules"][0]["host"]
+    assert host in env["ATTRITION_ALLOWED_HOSTS"].split(",") and host in api_env["ATTRITION_ALLOWED_HOSTS"]
+    assert f"{FALLBACK}.{RELEASE}.svc" in env["ATTRITION_ALLOWED_HOSTS"].split(",")  # namespace = release here
+    assert api_env["ATTRITION_RELOAD_TRIGGER_FILE"] == "/vault/secrets/.rotated"
 
 
 def test_scale_to_zero_hands_replicas_to_keda(rendered: dict[str, list[Manifest]]) -> None:

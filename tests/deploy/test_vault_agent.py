@@ -1,8 +1,9 @@
 """Secrets the Vault Agent injector's way, with OpenBao (the Vault-API fork; HashiCorp Vault is not
 installable here): a dev server holds the JWT secret, `bao agent` renders it to a file with the exact
 template the Helm chart's injector annotation carries, `attrition serve` reads it through
-ATTRITION_JWT_SECRET_FILE, and after a rotation the agent re-renders the file and sends SIGHUP, as the
-chart's `agent-inject-command` does. Tokens signed with the new secret are accepted, the old refused.
+ATTRITION_JWT_SECRET_FILE, and after a rotation the agent re-renders the file and runs the chart's
+`agent-inject-command` (touch the reload trigger file, which the service watches: the pod shares no
+process namespace, so no signal). Tokens signed with the new secret are accepted, the old refused.
 """
 
 from __future__ import annotations
@@ -115,13 +116,12 @@ def _chart_template_and_command(tmp_path: Path) -> tuple[str, str]:
     )
 
 
-def _agent_config(bao: Bao, workdir: Path, template: str, pid_file: Path) -> Path:
-    """An agent config equivalent to what the injector generates for one secret file."""
+def _agent_config(bao: Bao, workdir: Path, template: str, command: str) -> Path:
+    """An agent config equivalent to what the injector generates for one secret file, running the
+    chart's command with /vault/secrets mapped to this test's secrets folder."""
     (workdir / "token").write_text(ROOT_TOKEN, encoding="utf-8")
     hcl_template = template.replace("\\", "\\\\").replace('"', '\\"')
-    # The chart's command is `pkill -HUP -f 'attrition serve'` inside the pod's own PID namespace;
-    # on this shared machine the test signals only the server it started, by pid.
-    reload = f"kill -HUP $(cat {pid_file}) 2>/dev/null || true"
+    reload = command.replace("/vault/secrets", str(workdir / "secrets")).replace('"', '\\"')
     config = f"""
 pid_file = "{workdir / "agent.pid"}"
 vault {{ address = "{bao.address}" }}
@@ -148,18 +148,17 @@ def _status(url: str, secret: str) -> int:
     ).status_code
 
 
-def test_rotated_secret_takes_effect_after_the_agent_re_renders_and_signals(
+def test_rotated_secret_takes_effect_after_the_agent_re_renders_and_touches_the_trigger(
     bao: Bao, model_package: Path, tmp_path: Path
 ) -> None:
     template, command = _chart_template_and_command(tmp_path)
-    assert "-HUP" in command
+    assert command == "touch /vault/secrets/.rotated"
     old, new = secrets.token_urlsafe(48), secrets.token_urlsafe(48)
     bao.put_jwt_secret(old)
 
     secret_file = tmp_path / "secrets" / "jwt-secret"
     secret_file.parent.mkdir()
-    pid_file = tmp_path / "serve.pid"
-    config = _agent_config(bao, tmp_path, template, pid_file)
+    config = _agent_config(bao, tmp_path, template, command)
     agent_log = (tmp_path / "agent.log").open("wb")
     agent = subprocess.Popen(
         [str(BAO), "agent", f"-config={config}"], stdout=agent_log, stderr=subprocess.STDOUT
@@ -171,17 +170,20 @@ def test_rotated_secret_takes_effect_after_the_agent_re_renders_and_signals(
         assert secret_file.stat().st_mode & 0o777 == 0o600
 
         settings = settings_for(tmp_path, model_package, tmp_path / "no-scores.csv", jwt_secret=None)
-        env = clean_env(ATTRITION_JWT_SECRET_FILE=str(secret_file))
+        env = clean_env(
+            ATTRITION_JWT_SECRET_FILE=str(secret_file),
+            ATTRITION_RELOAD_TRIGGER_FILE=str(secret_file.parent / ".rotated"),
+            ATTRITION_RELOAD_TRIGGER_INTERVAL_S="0.5",
+        )
         with serve_subprocess(settings, tmp_path / "serve.log", env=env) as server:
-            pid_file.write_text(str(server.proc.pid), encoding="utf-8")
             assert _status(server.url, old) == 200
             assert _status(server.url, new) == 401
 
             bao.put_jwt_secret(new)
             wait_until(lambda: secret_file.read_text() == new, "the agent to re-render", ROTATION_TIMEOUT_S)
-            wait_until(lambda: _status(server.url, new) == 200, "SIGHUP reload", ROTATION_TIMEOUT_S)
+            wait_until(lambda: _status(server.url, new) == 200, "the trigger's reload", ROTATION_TIMEOUT_S)
             assert _status(server.url, old) == 401
-            assert server.proc.poll() is None  # reloaded in place by the signal, not restarted
+            assert server.proc.poll() is None  # reloaded in place, not restarted
     finally:
         _stop(agent)
         agent_log.close()

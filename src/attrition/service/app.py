@@ -58,6 +58,7 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
         loop = asyncio.get_running_loop()
         tasks: set[asyncio.Task[Any]] = set()
         purger = loop.create_task(runtime.purge_forever())
+        watcher = loop.create_task(runtime.watch_reload_trigger())
         hup = False
         if threading.current_thread() is threading.main_thread():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -68,9 +69,10 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
         finally:
             if hup:
                 loop.remove_signal_handler(signal.SIGHUP)
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+            for task in (purger, watcher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await asyncio.to_thread(runtime.stop)
 
     # FastAPIOffline serves Swagger UI and ReDoc from assets installed with the package (pinned

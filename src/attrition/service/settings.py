@@ -53,6 +53,14 @@ class ServiceSettings(BaseSettings):
     )
     audit_retention_days: float = Field(180, gt=0, description="Scheduled purge horizon")
     audit_purge_interval_s: float = Field(3600, gt=0, description="Seconds between purges")
+    reload_trigger_file: Path | None = Field(
+        None,
+        description="A file whose modification reloads as SIGHUP does (the Vault agent touches it after "
+        "re-rendering a secret: no shared process namespace is needed to signal the service)",
+    )
+    reload_trigger_interval_s: float = Field(
+        2.0, gt=0, le=300, description="Seconds between checks of reload_trigger_file"
+    )
     jwt_secret: SecretStr | None = Field(None, description="HS256 signing secret (env only)")
     jwt_secret_file: Path | None = Field(
         None, description="File holding the HS256 secret (re-read on reload)"

@@ -194,3 +194,34 @@ prometheus.io/path: /metrics
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
+
+{{/*
+Who the API and the fallback accept: the token algorithm, audience and issuer, and the Host headers
+served (others get 400): local names, the given Service's cluster names, the Ingress host (ingress-nginx
+routes to the fallback as its default backend, with the same Host) and settings.allowedHosts. Probes
+and scrapes by pod IP are always served. One definition, so the fallback cannot drift from the API.
+*/}}
+{{- define "attrition.identityEnv" -}}
+{{- $root := .root -}}
+{{- $service := .service -}}
+{{- $namespace := $root.Release.Namespace -}}
+{{- $clusterNames := list $service (printf "%s.%s" $service $namespace) (printf "%s.%s.svc" $service $namespace) (printf "%s.%s.svc.cluster.local" $service $namespace) -}}
+{{- $ingressHost := ternary (list $root.Values.ingress.host) (list) $root.Values.ingress.enabled -}}
+- name: ATTRITION_JWT_ALGORITHM
+  value: {{ $root.Values.settings.jwtAlgorithm | quote }}
+{{- with $root.Values.settings.jwtAudience }}
+- name: ATTRITION_JWT_AUDIENCE
+  value: {{ . | quote }}
+{{- end }}
+{{- with $root.Values.settings.jwtIssuer }}
+- name: ATTRITION_JWT_ISSUER
+  value: {{ . | quote }}
+{{- end }}
+- name: ATTRITION_ALLOWED_HOSTS
+  value: {{ concat (list "127.0.0.1" "localhost" "::1") $clusterNames $ingressHost $root.Values.settings.allowedHosts | compact | join "," | quote }}
+{{- if and $root.Values.vault.enabled $root.Values.vault.reloadCommand }}
+# The Vault agent touches this file after re-rendering a secret; a change reloads as SIGHUP would.
+- name: ATTRITION_RELOAD_TRIGGER_FILE
+  value: /vault/secrets/.rotated
+{{- end }}
+{{- end -}}

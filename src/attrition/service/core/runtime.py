@@ -147,6 +147,23 @@ class ServiceRuntime:
             log.info("reload (%s) done, now serving %s", trigger, state.model_version)
             return ReloadOutcome(True, previous, f"now serving {state.model_version} ({trigger})")
 
+    async def watch_reload_trigger(self) -> None:
+        """Reload whenever `reload_trigger_file` changes (created, touched or rewritten); until cancelled.
+
+        Polling its modification time and size costs one stat per interval and works on every volume
+        type (inotify does not see updates of Kubernetes' projected and emptyDir-backed secret files).
+        """
+        path = self.settings.reload_trigger_file
+        if path is None:
+            return
+        seen = _stamp(path)
+        while True:
+            await asyncio.sleep(self.settings.reload_trigger_interval_s)
+            stamp = _stamp(path)
+            if stamp != seen:
+                seen = stamp
+                await self.reload(f"trigger file {path.name}")
+
     async def purge_forever(self) -> None:
         """Scheduled retention purge, first run at start-up; runs until cancelled."""
         settings = self.settings
@@ -165,6 +182,15 @@ class ServiceRuntime:
             except Exception as error:  # keep purging on schedule even after one failure
                 log.error("scheduled audit purge failed: %s", error)
             await asyncio.sleep(settings.audit_purge_interval_s)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """(mtime ns, size) of `path`, None while it does not exist."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
 
 
 def token_verifier(settings: ServiceSettings) -> TokenVerifier:
