@@ -20,14 +20,17 @@ def _umask() -> int:
     return current
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so readers see either the old file or the complete new one."""
+def atomic_write_bytes(path: Path, data: bytes, *, private: bool = False) -> None:
+    """Write `data` to `path` so readers see either the old file or the complete new one.
+
+    `private`: mode 0600 whatever the umask (personal data: audit exports); otherwise the mode an
+    ordinary write would give.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # 0600
     try:
-        # mkstemp creates 0600; give the file the mode an ordinary write would (a non-root container
-        # serving a mounted package must be able to read it)
-        os.fchmod(fd, 0o666 & ~_umask())
+        if not private:  # a non-root container serving a mounted package must be able to read it
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -38,9 +41,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, private: bool = False) -> None:
     """Text flavour of :func:`atomic_write_bytes` (UTF-8, newlines untouched)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), private=private)
 
 
 @contextmanager

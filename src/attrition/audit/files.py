@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
+
+from attrition.atomic import atomic_write_text
 
 PRIVATE_MODE = 0o600
 
@@ -22,14 +23,4 @@ def create_private_file(path: Path) -> None:
 
 def write_private_text(path: Path, text: str) -> None:
     """Write `text` atomically to `path`, mode 0600: readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp_name).replace(path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text, private=True)

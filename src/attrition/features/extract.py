@@ -18,16 +18,8 @@ import numpy as np
 import pandas as pd
 
 from attrition.features.schema import FeatureStoreError
+from attrition.hris.simulate import EXTRACT_COLUMNS  # the export format the simulator defines
 
-EXTRACT_COLUMNS: tuple[str, ...] = (
-    "employee_id",
-    "hire_date",
-    "birth_date",
-    "job_role",
-    "monthly_income",
-    "termination_date",
-    "extract_date",
-)
 EMPLOYEE_ID = r"E\d+"
 
 
