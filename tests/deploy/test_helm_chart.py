@@ -141,7 +141,8 @@ def test_fallback_answers_through_the_ingress_when_the_api_has_no_ready_pod(
         assert env[name] == api_env[name]
     host = ingress["spec"]["rules"][0]["host"]
     assert host in env["ATTRITION_ALLOWED_HOSTS"].split(",") and host in api_env["ATTRITION_ALLOWED_HOSTS"]
-    assert f"{FALLBACK}.{RELEASE}.svc" in env["ATTRITION_ALLOWED_HOSTS"].split(",")  # namespace = release here
+    # the release's namespace is named after it in these renders
+    assert f"{FALLBACK}.{RELEASE}.svc" in env["ATTRITION_ALLOWED_HOSTS"].split(",")
     assert api_env["ATTRITION_RELOAD_TRIGGER_FILE"] == "/vault/secrets/.rotated"
 
 
