@@ -75,6 +75,13 @@ def request_counts(url: str) -> dict[tuple[str, str, str], float]:
     return {(e, m, s): float(v) for e, m, s, v in _REQUESTS.findall(text)}
 
 
+def refused_count(url: str, reason: str) -> float:
+    """attrition_connections_refused_total{reason=...} read from /metrics (0 when never counted)."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    found = re.search(rf'^attrition_connections_refused_total{{reason="{reason}"}} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (nearest rank) of a non-empty list."""
     ordered = sorted(values)

@@ -19,7 +19,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.security.support import Live, address, percentile, read_answer, read_response, served, token
+from tests.security.support import (
+    Live,
+    address,
+    percentile,
+    read_answer,
+    read_response,
+    refused_count,
+    served,
+    token,
+)
 
 pytestmark = pytest.mark.security
 
@@ -131,6 +140,8 @@ def test_a_20_mb_header_is_refused_at_once_and_healthz_stays_fast(
     assert all(o.startswith(("HTTP/1.1 431", "closed")) for o, _ in outcomes), figures
     assert slowest < 2.0, figures
     assert percentile(latencies, 99) < P99_LIMIT_MS, figures
+    # refused below the app, yet on the dashboard: one count per refused connection
+    assert refused_count(server.url, "head_too_large") >= len([o for o, _ in outcomes if "431" in o])
 
 
 def test_slowloris_connections_are_closed_after_the_header_timeout(
@@ -173,6 +184,7 @@ def test_slowloris_connections_are_closed_after_the_header_timeout(
     record_property("figures", figures)
     assert len(closed) == SLOW_CONNECTIONS, figures
     assert percentile(latencies, 99) < P99_LIMIT_MS, figures
+    assert refused_count(server.url, "head_timeout") >= SLOW_CONNECTIONS
 
 
 def test_a_slow_body_is_answered_408_and_closed(server: Live) -> None:

@@ -24,6 +24,7 @@ import json
 import logging
 from typing import Any
 
+from prometheus_client import Counter
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 log = logging.getLogger("attrition.service.http")
@@ -35,6 +36,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     max_head_bytes = 16 * 1024
     head_timeout_s = 10.0
     drain_timeout_s = 10.0
+    # attrition_connections_refused: these refusals happen below the app, so the request metrics
+    # never see them, and an attack would be invisible on the dashboard without this count
+    refused: Counter | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -64,7 +68,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._arm_head_timer()
         self._head_bytes += len(data)
         if self._head_bytes > self.max_head_bytes:
-            self._refuse(431, f"request head is larger than {self.max_head_bytes} bytes")
+            self._refuse(431, f"request head is larger than {self.max_head_bytes} bytes", "head_too_large")
 
     # httptools parser callbacks
     def on_headers_complete(self) -> None:
@@ -107,7 +111,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.keep_alive = False  # a pipelined head stalled: close once this answer is out
             return
-        self._refuse(408, f"request head not received within {self.head_timeout_s:g} s")
+        self._refuse(408, f"request head not received within {self.head_timeout_s:g} s", "head_timeout")
 
     def _drain_timed_out(self) -> None:
         self._drain_timer = None
@@ -117,11 +121,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 self._peer(),
                 self.drain_timeout_s,
             )
+            self._count("body_timeout")
             self.transport.close()
 
-    def _refuse(self, status: int, detail: str) -> None:
+    def _count(self, reason: str) -> None:
+        if self.refused is not None:
+            self.refused.labels(reason).inc()
+
+    def _refuse(self, status: int, detail: str, reason: str) -> None:
         """Answer `status` (unless a response is under way on this connection) and close it."""
         log.info("closed a connection from %s: %s (%d)", self._peer(), detail, status)
+        self._count(reason)
         if self.cycle is None or self.cycle.response_complete:
             body = json.dumps({"detail": detail}).encode("utf-8")
             head = STATUS_LINE[status] + (
@@ -136,7 +146,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
 
 def limited_protocol(
-    max_head_bytes: int, head_timeout_s: float, drain_timeout_s: float
+    max_head_bytes: int, head_timeout_s: float, drain_timeout_s: float, refused: Counter | None = None
 ) -> type[LimitedHttpToolsProtocol]:
     """A protocol class with these limits, for uvicorn's `http=` (which instantiates it per connection)."""
     return type(
@@ -146,5 +156,6 @@ def limited_protocol(
             "max_head_bytes": max_head_bytes,
             "head_timeout_s": head_timeout_s,
             "drain_timeout_s": drain_timeout_s,
+            "refused": refused,
         },
     )

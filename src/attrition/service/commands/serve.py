@@ -24,6 +24,7 @@ from attrition.service.commands.shell import OneLineParser, fail, load_settings
 if TYPE_CHECKING:
     import ssl
 
+    from attrition.service.core.metrics import ServiceMetrics
     from attrition.service.settings import ServiceSettings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -99,15 +100,23 @@ def tls_context(config: Any, default: Callable[[], ssl.SSLContext]) -> ssl.SSLCo
 
 
 def server_options(
-    settings: ServiceSettings, certfile: Path | None = None, keyfile: Path | None = None
+    settings: ServiceSettings,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    *,
+    metrics: ServiceMetrics | None = None,
 ) -> dict[str, Any]:
-    """uvicorn.Config keyword arguments that enforce the settings' connection limits (and TLS)."""
+    """uvicorn.Config keyword arguments that enforce the settings' connection limits (and TLS);
+    connections they refuse are counted in `metrics` (the app's)."""
     from attrition.service.api.protocol import limited_protocol
 
     options: dict[str, Any] = {
         "loop": "uvloop",
         "http": limited_protocol(
-            settings.max_header_bytes, settings.header_timeout_s, settings.body_timeout_s
+            settings.max_header_bytes,
+            settings.header_timeout_s,
+            settings.body_timeout_s,
+            None if metrics is None else metrics.connections_refused,
         ),
         "limit_concurrency": settings.max_concurrency,
         "timeout_keep_alive": settings.keep_alive_timeout_s,
@@ -178,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         log_config=logging_config(args.log_level),
         log_level=args.log_level,
-        **server_options(settings, certfile, keyfile),
+        **server_options(settings, certfile, keyfile, metrics=app.state.runtime.metrics),
     )
     return 0
 

@@ -44,6 +44,13 @@ class ServiceMetrics:
             ["reason"],
             registry=r,
         )
+        self.connections_refused = Counter(
+            "attrition_connections_refused",
+            "Connections closed by the server before the application saw a request (an oversized or "
+            "slow head, a body still arriving after its answer), by reason",
+            ["reason"],
+            registry=r,
+        )
         self.validation_errors = Counter(
             "attrition_validation_errors",
             "Requests refused as invalid input (4xx), by endpoint",
