@@ -8,6 +8,7 @@ same for every command: 0 ok, 1 a check failed, 2 bad input or usage; a command 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,11 @@ class Command:
     name: str
     module: str  # exposes main(argv: list[str] | None) -> int
     help: str
+    # End the process at once once the command returns, when run as a program: native libraries
+    # (deltalake's and pyarrow's reader threads) can abort the interpreter's teardown with
+    # "terminate called without an active exception" (exit 134; apache/arrow#34314,
+    # delta-rs#2184), which would replace the command's own exit code and one-line error.
+    skip_teardown: bool = False
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -69,6 +75,7 @@ COMMANDS: tuple[Command, ...] = (
         "features",
         "attrition.features.cli",
         "feature store: refresh from an extract, point-in-time training sets, online features",
+        skip_teardown=True,
     ),
     # the service
     Command("serve", "attrition.service.commands.serve", "serve predictions over HTTP"),
@@ -106,7 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return USAGE_EXIT
-    return int(importlib.import_module(command.module).main(args[1:]))
+    code = int(importlib.import_module(command.module).main(args[1:]))
+    if argv is None and command.skip_teardown:  # a program, not a caller in-process (tests pass argv)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

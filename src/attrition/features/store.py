@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
@@ -96,7 +97,17 @@ def table_state(table: DeltaTable | None) -> StoreState:
     if table is None:
         return StoreState(CHANGE_SCHEMA.empty_table(), None, None)
     days = table.transaction_version(APP_ID)
-    changes = table.to_pyarrow_table(columns=CHANGE_SCHEMA.names).cast(CHANGE_SCHEMA)
+    # One thread and no read-ahead: after a threaded read (to_pyarrow_table) the process aborted at
+    # exit in about half of the runs that ended right after it ("terminate called without an active
+    # exception", exit 134: a parquet reader thread still alive; apache/arrow#34314, delta-rs#2184),
+    # which turned the CLI's one-line refusals into crashes (tests/features/test_cli_exit.py).
+    # pre_buffer's reads run on pyarrow's I/O pool even with use_threads=False, so it is off too.
+    options = ds.ParquetFragmentScanOptions(pre_buffer=False)
+    changes = (
+        table.to_pyarrow_dataset()
+        .to_table(columns=CHANGE_SCHEMA.names, use_threads=False, fragment_scan_options=options)
+        .cast(CHANGE_SCHEMA)
+    )
     return StoreState(changes, table.version(), None if days is None else from_days(days))
 
 
