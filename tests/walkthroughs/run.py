@@ -43,6 +43,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "registry": ("registry.t",),
     "monitoring": ("monitoring.t",),
     "remotes": ("remotes.t",),
+    "features": ("features.t",),
 }
 
 
