@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,25 +27,18 @@ from attrition.canonical_json import json_text
 from attrition.features.extract import ExtractError, read_extract
 from attrition.features.materialize import materialize
 from attrition.features.online import online_parquet_bytes
-from attrition.features.schema import FeatureStoreError, parse_date, parse_months, storage_options
+from attrition.features.schema import (
+    FeatureStoreError,
+    error_line,
+    parse_date,
+    parse_months,
+    storage_options,
+)
 from attrition.features.store import refresh
 from attrition.features.training import training_csv_bytes, training_set
 
 USAGE_EXIT = 2
 STORE_EXIT = 1
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_S3_CODE = re.compile(r"<Code>([^<]+)</Code>")
-
-
-def one_line(error: Exception) -> str:
-    """delta-rs reports a chain of causes over many lines: the first and the root cause, on one."""
-    lines = [_ANSI.sub("", line).replace("↳", "").strip() for line in str(error).splitlines()]
-    parts = [line for line in lines if line and not line.startswith("<")]
-    if not parts:
-        return type(error).__name__
-    code = _S3_CODE.search(str(error))
-    root = f"{parts[-1]} ({code.group(1)})" if code else parts[-1]
-    return parts[0] if len(parts) == 1 else f"{parts[0]}: {root}"
 
 
 def record_path(out: Path) -> Path:
@@ -143,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     except (DeltaError, OSError) as error:
         # a local file names itself; the object store's errors do not name the store
         where = "" if getattr(error, "filename", None) else f"store {args.store}: "
-        print(f"error: {where}{one_line(error)}", file=sys.stderr)
+        print(f"error: {where}{error_line(error)}", file=sys.stderr)
         return STORE_EXIT
     return 0
 

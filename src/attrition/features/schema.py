@@ -109,3 +109,18 @@ def to_days(day: date) -> int:
 
 def from_days(days: int) -> date:
     return EPOCH + timedelta(days=days)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_S3_CODE = re.compile(r"<Code>([^<]+)</Code>")
+
+
+def error_line(error: Exception) -> str:
+    """delta-rs reports a chain of causes over many lines: the first and the root cause, on one."""
+    lines = [_ANSI.sub("", line).replace("↳", "").strip() for line in str(error).splitlines()]
+    parts = [line for line in lines if line and not line.startswith("<")]
+    if not parts:
+        return type(error).__name__
+    code = _S3_CODE.search(str(error))
+    root = f"{parts[-1]} ({code.group(1)})" if code else parts[-1]
+    return parts[0] if len(parts) == 1 else f"{parts[0]}: {root}"

@@ -34,6 +34,7 @@ from attrition.features.schema import (
     STATE_COLUMNS,
     TABLE,
     FeatureStoreError,
+    error_line,
     from_days,
     table_uri,
     to_days,
@@ -59,11 +60,6 @@ class RefreshResult:
     latest_extract: date
 
 
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def open_table(
     store_uri: str, version: int | None = None, storage_options: dict[str, str] | None = None
 ) -> DeltaTable | None:
@@ -82,7 +78,7 @@ def open_table(
             raise FeatureStoreError(
                 f"{store_uri}: no table version {version}; allowed: 0..{latest.version()}"
             ) from None
-        raise FeatureStoreError(f"{store_uri}: table version {version}: {_first_line(error)}") from None
+        raise FeatureStoreError(f"{store_uri}: table version {version}: {error_line(error)}") from None
 
 
 def read_state(
