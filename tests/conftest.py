@@ -85,9 +85,12 @@ def run(
 def run_stages(workdir: Path, version: int = 3) -> Path:
     """Run the stage modules as dvc.yaml wires them, without DVC (fast, for unit-level fixtures)."""
     shutil.copy(REPO_ROOT / "params.yaml", workdir / "params.yaml")
-    data = f"data/employee_attrition_v{version}.csv"
+    seed_data = f"data/employee_attrition_v{version}.csv"
+    data, extract = "data/training_rows.csv", "data/training_rows.json"
     py = [sys.executable, "-m"]
-    run([*py, "attrition.pipeline.generate", "--params", "params.yaml", "--out", data], workdir)
+    run([*py, "attrition.pipeline.generate", "--params", "params.yaml", "--out", seed_data], workdir)
+    rows = ["--seed-data", seed_data, "--out", data, "--record", extract]
+    run([*py, "attrition.pipeline.extract", "--params", "params.yaml", *rows], workdir)
     common = ["--params", "params.yaml", "--data", data, "--model", "models/model.joblib"]
     run([*py, "attrition.pipeline.train", *common, "--record", "models/train.json"], workdir)
     run(
@@ -110,6 +113,8 @@ def run_stages(workdir: Path, version: int = 3) -> Path:
         workdir,
     )
     package_outputs = [
+        "--extract",
+        extract,
         "--metrics",
         "metrics/evaluation.json",
         "--evalset",

@@ -30,6 +30,12 @@ COMMANDS: tuple[Command, ...] = (
     # the DVC stages (dvc.yaml runs them; by hand they rebuild one output)
     Command("generate", "attrition.pipeline.generate", "stage: draw one dataset version as CSV"),
     Command(
+        "extract",
+        "attrition.pipeline.extract",
+        "stage: the training rows, from the seed dataset or the feature store",
+        skip_teardown=True,  # reads Delta with data.source=hris
+    ),
+    Command(
         "train",
         "attrition.pipeline.train",
         "stage: fit the model with CV-chosen hyperparameters and threshold",

@@ -7,7 +7,9 @@ scikit-learn.
 
 from __future__ import annotations
 
+import calendar
 import itertools
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +114,20 @@ def completed_years(start: np.ndarray, end: np.ndarray | np.datetime64) -> np.nd
     start_day = (start - start_month.astype("datetime64[D]")).astype(np.int64)
     end_day = (end - end_month.astype("datetime64[D]")).astype(np.int64)
     return (months - (end_day < start_day)) // 12
+
+
+def is_month_end(day: date) -> bool:
+    return (day + timedelta(days=1)).day == 1
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by `months` (may be negative): a month end stays a month end, else the day is
+    clamped to the target month's length (2025-03-30 - 1 month = 2025-02-28).
+
+    The calendar rule of the feature store's snapshot grid and of the out-of-time split, kept here so
+    both read one definition.
+    """
+    index = day.year * 12 + day.month - 1 + months
+    year, month = index // 12, index % 12 + 1
+    length = calendar.monthrange(year, month)[1]
+    return date(year, month, length if is_month_end(day) else min(day.day, length))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,6 +27,37 @@ Alpha = Annotated[float, Field(gt=0.0, le=0.25)]  # an error rate a claim is all
 class _Section(BaseModel):
     # Unknown keys are errors: a misspelled parameter must not be silently ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Section):
+    """Where stage `extract` takes the training rows from (issue 22).
+
+    ``seed``: the generator's dataset version (``version``), as the seed exercise defines it.
+    ``hris``: a point-in-time training set from the feature store at a pinned Delta table version, so
+    dvc.lock hashes the rows themselves and the same params give the same bytes on any machine.
+    """
+
+    source: Literal["seed", "hris"] = "seed"
+    store: str | None = None  # a folder or s3://bucket/prefix (hris)
+    # Pinned, never "the latest": a refresh after the run would otherwise change the rows silently.
+    table_version: NonNegativeInt | None = None
+    as_of: date | None = None  # T: no feature and no label from after it
+    horizon_months: Annotated[int, Field(strict=True, ge=1, le=120)] = 12  # label: left within this
+    every_months: Annotated[int, Field(strict=True, ge=1, le=120)] = 1  # snapshot spacing
+    # Out of time: the most recent labelled snapshots are the hold-out (and the gate's evidence);
+    # training uses snapshots whose labels were known by then (<= first hold-out - horizon).
+    holdout_snapshots: Annotated[int, Field(strict=True, ge=1, le=120)] = 1
+
+    @model_validator(mode="after")
+    def _hris_is_pinned(self) -> DataParams:
+        if self.source == "hris":
+            missing = [k for k in ("store", "table_version", "as_of") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(
+                    f"source hris needs data.{', data.'.join(missing)} (a store, its pinned table "
+                    "version and the as-of date)"
+                )
+        return self
 
 
 class GenerateParams(_Section):
@@ -219,6 +251,7 @@ class MonitorParams(_Section):
 
 class Params(_Section):
     version: PositiveInt
+    data: DataParams = DataParams()
     generate: GenerateParams = GenerateParams()
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
@@ -235,6 +268,9 @@ class ParamsError(ValueError):
 _ALLOWED: dict[str, str] = {
     "version": "a positive integer dataset version such as 1, 2 or 3",
     "generate.n_samples": "a positive integer row count",
+    "data.source": "'seed' (the generator's dataset version) or 'hris' (the feature store)",
+    "data.as_of": "a date YYYY-MM-DD",
+    "data.table_version": "a Delta table version (an integer >= 0)",
     "train.model": "'logreg' or 'hgb'",
     "train.test_size": "a fraction strictly between 0 and 1",
     "train.selection.method": "'none' or 'drop_column'",
@@ -248,6 +284,8 @@ def _describe(error: ValidationError, source: str) -> str:
     allowed = _ALLOWED.get(key, first["msg"].rstrip("."))
     if first["type"] == "extra_forbidden":
         return f"{source}: unknown key {key!r}; check the spelling against the documented params"
+    if first["type"] == "value_error":  # a section's own rule: its message says what is allowed
+        return f"{source}: invalid {key}: {first['msg'].removeprefix('Value error, ')}"
     if first["type"] == "missing":
         return f"{source}: missing key {key!r}; it must be {allowed}"
     return f"{source}: invalid {key} = {first.get('input')!r}; allowed: {allowed}"

@@ -153,7 +153,8 @@ def test_a_package_that_fails_verification_never_replaces_the_last_good_one(
     monkeypatch.chdir(pipeline_dir)
     code = package_stage.main(
         [
-            "--data", "data/employee_attrition_v3.csv", "--model", "models/model.joblib",
+            "--data", "data/training_rows.csv", "--extract", "data/training_rows.json",
+            "--model", "models/model.joblib",
             "--record", "models/train.json", "--metrics", "metrics/evaluation.json",
             "--evalset", "data/evalset_v3.csv", "--out", str(out),
         ]
@@ -164,27 +165,53 @@ def test_a_package_that_fails_verification_never_replaces_the_last_good_one(
     assert [p.name for p in out.parent.iterdir()] == ["attrition-model"]
 
 
-def test_a_data_file_of_another_dataset_version_is_refused(
-    pipeline_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """params.yaml says version 3; a v2 file would be packaged under v3's label, so the stage refuses."""
+def _package_with(pipeline_dir: Path, out: Path, data: Path, extract: Path, params: Path) -> int:
     from attrition.pipeline import package as package_stage
 
-    other = tmp_path / "employee_attrition_v2.csv"
-    other.write_bytes((pipeline_dir / "data" / "employee_attrition_v3.csv").read_bytes())
-    out = tmp_path / "attrition-model"
-    monkeypatch.chdir(pipeline_dir)
-    code = package_stage.main(
+    return package_stage.main(
         [
-            "--data", str(other), "--model", "models/model.joblib",
-            "--record", "models/train.json", "--metrics", "metrics/evaluation.json",
-            "--evalset", "data/evalset_v3.csv", "--out", str(out),
+            "--params", str(params), "--data", str(data), "--extract", str(extract),
+            "--model", "models/model.joblib", "--record", "models/train.json",
+            "--metrics", "metrics/evaluation.json", "--evalset", "data/evalset_v3.csv",
+            "--out", str(out),
         ]
     )  # fmt: skip
+
+
+def test_rows_of_another_dataset_version_are_refused(
+    pipeline_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The rows' record says version 3; params.yaml says 2: packaging would mislabel the model."""
+    params = tmp_path / "params.yaml"
+    params.write_text((pipeline_dir / "params.yaml").read_text().replace("version: 3", "version: 2"))
+    out = tmp_path / "attrition-model"
+    monkeypatch.chdir(pipeline_dir)
+    code = _package_with(
+        pipeline_dir, out, Path("data/training_rows.csv"), Path("data/training_rows.json"), params
+    )
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("error: --data ") and "is not dataset version 3" in err
-    assert "employee_attrition_v3.csv" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: --data data/training_rows.csv: rows are dataset version 3, ")
+    assert "params.yaml's version is 2" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_rows_changed_after_extract_are_refused(
+    pipeline_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CSV edited (or copied from elsewhere) after extract is not the recorded rows."""
+    edited = tmp_path / "training_rows.csv"
+    text = (pipeline_dir / "data" / "training_rows.csv").read_text()
+    edited.write_text(text + text.splitlines()[1] + "\n")
+    out = tmp_path / "attrition-model"
+    monkeypatch.chdir(pipeline_dir)
+    code = _package_with(
+        pipeline_dir, out, edited, Path("data/training_rows.json"), pipeline_dir / "params.yaml"
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "is not the extracted rows'" in err and "changed after extract ran" in err
+    assert len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 
@@ -198,8 +225,9 @@ def test_the_model_version_changes_with_the_decision_threshold() -> None:
     from attrition.pipeline.package import model_version
 
     sha = "ab" * 32
-    assert model_version(3, sha, 0.2) != model_version(3, sha, 0.25)
-    assert model_version(3, sha, 0.2) == model_version(3, sha, 0.2)
+    assert model_version("v3", sha, 0.2) != model_version("v3", sha, 0.25)
+    assert model_version("v3", sha, 0.2) == model_version("v3", sha, 0.2)
+    assert model_version("t36", sha, 0.2).startswith("t36-")
 
 
 def test_model_card_states_an_undefined_gap_instead_of_failing() -> None:

@@ -14,13 +14,16 @@ its commit metadata.
 
 from __future__ import annotations
 
-import calendar
 import os
 import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 
 import pyarrow as pa
+
+# The calendar rule lives in the base (the out-of-time split shares it); re-exported for the store.
+from attrition.dataset import add_months as add_months
+from attrition.dataset import is_month_end as is_month_end
 
 TABLE = "employees"
 APP_ID = "attrition.hris.extract"  # the Delta txn whose version is the latest applied extract date
@@ -87,19 +90,6 @@ def parse_months(text: str, what: str) -> int:
     if match is None:
         raise FeatureStoreError(f"{what} {text!r} is not a number of months; allowed: e.g. 12mo, 1mo")
     return int(match.group(1))
-
-
-def is_month_end(day: date) -> bool:
-    return (day + timedelta(days=1)).day == 1
-
-
-def add_months(day: date, months: int) -> date:
-    """`day` moved by `months` (may be negative): a month end stays a month end, else the day is
-    clamped to the target month's length (2025-03-30 - 1 month = 2025-02-28)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = index // 12, index % 12 + 1
-    length = calendar.monthrange(year, month)[1]
-    return date(year, month, length if is_month_end(day) else min(day.day, length))
 
 
 def to_days(day: date) -> int:

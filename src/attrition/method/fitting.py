@@ -20,6 +20,7 @@ from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import (
     GridSearchCV,
     RepeatedStratifiedKFold,
+    StratifiedGroupKFold,
     StratifiedKFold,
     cross_val_predict,
 )
@@ -37,7 +38,8 @@ from attrition.dataset import (
 )
 from attrition.method.calibration import IDENTITY, LogOddsMap, RecalibratedClassifier, fit_map
 from attrition.method.logloss import NEG_LOG_LOSS
-from attrition.method.selection import Selection, select_columns
+from attrition.method.selection import Selection, Splits, select_columns
+from attrition.method.split import employee_groups
 from attrition.params import ThresholdPolicy, TrainParams
 
 # Scores computed for every grid point; the first one ranks them (log loss with the C library's log,
@@ -165,10 +167,37 @@ class TrainingResult:
 
 
 def _cv_subsample(train: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    """At most `max_rows` rows for the searches: stratified, or whole employees when rows repeat them."""
     if len(train) <= max_rows:
         return train
-    subsample, _ = holdout_split(train, test_size=1 - max_rows / len(train), seed=seed)
-    return subsample
+    groups = employee_groups(train)
+    if groups is None:
+        subsample, _ = holdout_split(train, test_size=1 - max_rows / len(train), seed=seed)
+        return subsample
+    # Whole employees in a seeded order (NumPy's PCG64: the same ids on every CPU) up to max_rows.
+    rows_per_id = groups.value_counts().sort_index()
+    order = np.random.default_rng(seed).permutation(rows_per_id.index.to_numpy())
+    fits = rows_per_id.loc[order].cumsum().to_numpy() <= max_rows
+    return train[groups.isin(order[fits])]
+
+
+def cv_folds(searched: pd.DataFrame, params: TrainParams) -> tuple[Any, Splits]:
+    """The search's folds and column selection's repeated folds, grouped by employee when rows repeat one.
+
+    Without repeated employees these are the stratified splitters they always were (the seed data's
+    models are unchanged); with them, StratifiedGroupKFold keeps each employee's snapshots in one fold.
+    """
+    X, y, groups = searched[FEATURES], searched[TARGET].to_numpy(), employee_groups(searched)
+    folds, seed, repeats = params.cv.folds, params.cv.seed, params.selection.repeats
+    if groups is None:
+        repeated = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+        return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed), list(repeated.split(X, y))
+
+    def grouped(offset: int) -> Splits:
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed + offset)
+        return list(splitter.split(X, y, groups))
+
+    return grouped(0), [split for offset in range(repeats) for split in grouped(offset)]
 
 
 def fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
@@ -183,7 +212,7 @@ def fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
 
 
 def _grid_search(
-    params: TrainParams, columns: list[str], X: pd.DataFrame, y: np.ndarray, folds: StratifiedKFold
+    params: TrainParams, columns: list[str], X: pd.DataFrame, y: np.ndarray, folds: Any
 ) -> GridSearchCV:
     search = GridSearchCV(
         build_pipeline(params.model, {}, params.seed, columns),
@@ -217,23 +246,20 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
     threshold are fitted on out-of-fold scores of the final configuration, then the classifier is
     refitted on the whole training split with the map after it.
     """
-    folds = StratifiedKFold(n_splits=params.cv.folds, shuffle=True, random_state=params.cv.seed)
     searched = _cv_subsample(train, params.cv.max_rows, params.cv.seed)
+    folds, repeated_folds = cv_folds(searched, params)
     X_cv, y_cv = searched[FEATURES], searched[TARGET].to_numpy()
     columns = list(FEATURES)
     search = _grid_search(params, columns, X_cv, y_cv, folds)
     selection: Selection | None = None
     if params.selection.method == "drop_column":
-        repeated = RepeatedStratifiedKFold(
-            n_splits=params.cv.folds, n_repeats=params.selection.repeats, random_state=params.cv.seed
-        )
         first_pick = _best(search)
         selection = select_columns(
             lambda kept: build_pipeline(params.model, first_pick, params.seed, list(kept)),
             columns,
             X_cv,
             y_cv,
-            list(repeated.split(X_cv, y_cv)),
+            repeated_folds,
             tolerance_se=params.selection.tolerance_se,
         )
         if selection.dropped:

@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -73,8 +73,13 @@ class ThresholdChoice(_Record):
 
 
 class Split(_Record):
-    test_size: float
-    seed: int
+    """How the labelled rows were split (attrition.method.split): stratified, or out of time."""
+
+    test_size: float  # stratified only
+    seed: int  # stratified only
+    method: Literal["stratified", "out_of_time"] = "stratified"
+    holdout_snapshots: list[str] | None = None  # out of time: the most recent labelled snapshots
+    train_last_snapshot: str | None = None  # out of time: the newest snapshot trained on
 
 
 class TrainingRecord(_Record):
@@ -95,14 +100,19 @@ class TrainingRecord(_Record):
 
 
 class DatasetInfo(_Record):
-    version: int
+    """The training rows: their hashes and counts, and where stage extract took them from."""
+
+    version: int  # params.yaml's dataset version (the generator's; unused by data.source hris)
     path: str
     md5: str
     sha256: str
     rows: int
     positives: int
     positive_rate: float
-    generator: dict[str, int]
+    generator: dict[str, int]  # the seed generator's size and seed (empty for data.source hris)
+    source: Literal["seed", "hris"] = "seed"
+    # data.source hris: the store URI, pinned table version, as-of date and snapshot grid
+    feature_store: dict[str, Any] | None = None
 
 
 class ModelInfo(_Record):

@@ -6,6 +6,9 @@ drawn from the generator with a seed the pipeline never trains on (``seed_base +
 data uses ``1234 + version``). Being a DVC stage, its md5 sits in dvc.lock, so a gate.json naming
 that md5 names exactly which rows judged the models. In real use these are the labelled outcomes
 (actual leavers joined to past predictions) that the monitoring work collects.
+
+With ``data.source: hris`` there is no generator to draw from, and no need: the evidence is the
+out-of-time hold-out, the latest labelled snapshot of the company's own history (method.split).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from attrition.atomic import atomic_write_text
-from attrition.dataset import holdout_split, read_dataset
+from attrition.dataset import read_dataset
+from attrition.method.split import split_rows
 from attrition.method.synthetic import generate_frame, to_csv_text
 from attrition.params import Params, load_params
 from attrition.pipeline.stage import run_stage, stage_parser
@@ -23,7 +27,9 @@ from attrition.pipeline.stage import run_stage, stage_parser
 
 def evaluation_frame(params: Params, dataset: pd.DataFrame) -> pd.DataFrame:
     """Hold-out rows of `dataset` followed by the fresh sample, with a `source` column saying which."""
-    _, holdout = holdout_split(dataset, test_size=params.train.test_size, seed=params.train.split_seed)
+    _, holdout = split_rows(dataset, params)
+    if params.data.source == "hris":
+        return holdout.assign(source="holdout").reset_index(drop=True)
     fresh = generate_frame(
         params.version, params.evalset.n_samples, seed=params.evalset.seed_base + params.version
     )
@@ -32,7 +38,7 @@ def evaluation_frame(params: Params, dataset: pd.DataFrame) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     parser = stage_parser("evalset", "Write the promotion gate's evaluation rows.")
-    parser.add_argument("--data", type=Path, required=True, help="the version's dataset CSV")
+    parser.add_argument("--data", type=Path, required=True, help="the training rows (stage extract)")
     parser.add_argument("--out", type=Path, required=True, help="evaluation CSV (from dvc.yaml)")
     args = parser.parse_args(argv)
 
@@ -41,9 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         frame = evaluation_frame(params, read_dataset(args.data))
         atomic_write_text(args.out, to_csv_text(frame))
         counts = frame["source"].value_counts()
+        origin = f"dataset version {params.version}" if params.data.source == "seed" else "the store"
         positives = int(frame["attrition"].sum())
         print(
-            f"evalset: {len(frame)} rows of dataset version {params.version} "
+            f"evalset: {len(frame)} rows of {origin} "
             f"({counts.get('holdout', 0)} hold-out, {counts.get('fresh', 0)} fresh, "
             f"{positives} positives) -> {args.out}"
         )

@@ -25,12 +25,13 @@ from dvclive.live import Live
 from attrition import canonical_json
 from attrition.atomic import atomic_write_text
 from attrition.canonical_json import canonicalise_file
-from attrition.dataset import holdout_split, read_dataset
+from attrition.dataset import read_dataset
 from attrition.method.curves import calibration_points, confusion_counts, precision_recall_points, roc_points
 from attrition.method.evaluation import (
     Evaluation,
     evaluate,
 )
+from attrition.method.split import split_rows
 from attrition.modelpkg.artifact import PackageError, load_model, read_record
 from attrition.params import EvaluateParams, load_params
 from attrition.pipeline.stage import run_stage, stage_parser
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         params = load_params(args.params)
         frame = read_dataset(args.data)
-        _, holdout = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
+        _, holdout = split_rows(frame, params)
         record = read_record(args.record)
         model = load_model(args.model)
         result = evaluate(model, holdout, record.threshold.value, params.evaluate)

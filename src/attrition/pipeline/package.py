@@ -26,12 +26,10 @@ from attrition.dataset import (
     FEATURES,
     NUMERIC_FEATURES,
     TARGET,
-    DatasetError,
-    holdout_split,
     read_dataset,
     training_seed,
 )
-from attrition.method.synthetic import dataset_filename
+from attrition.method.split import split_rows
 from attrition.modelpkg.artifact import (
     CARD_FILE,
     METADATA_FILE,
@@ -57,6 +55,7 @@ from attrition.modelpkg.artifact import (
 )
 from attrition.modelpkg.reference import baselines_from_labelled, build_reference
 from attrition.modelpkg.scorer import UnsupportedModelError, export_model_data
+from attrition.modelpkg.training_rows import ExtractRecord, check_extract, read_extract_record
 from attrition.modelpkg.verify import verify_package
 from attrition.params import Params, load_params
 from attrition.pipeline.stage import run_stage, stage_parser
@@ -101,6 +100,17 @@ def _figure(value: float | str) -> str:
     return f"{value:.3f}" if isinstance(value, int | float) else str(value)
 
 
+def _trained_on(meta: PackageMetadata) -> str:
+    store = meta.dataset.feature_store
+    if store is None:
+        return f"dataset version {meta.dataset.version}"
+    return (
+        f"feature store `{store['store']}` table version {store['table_version']} as of {store['as_of']}: "
+        f"{store['snapshots']} monthly snapshots {store['first_snapshot']}..{store['last_snapshot']}, "
+        f"label = left within {store['horizon_months']} months"
+    )
+
+
 def model_card(meta: PackageMetadata) -> str:
     h = meta.metrics["holdout"]
     fairness = meta.metrics["fairness"]
@@ -113,7 +123,7 @@ Decision support for HR: the probability that an employee leaves. A human decide
 
 | | |
 |---|---|
-| Trained on | dataset version {meta.dataset.version} ({meta.dataset.rows} rows, \
+| Trained on | {_trained_on(meta)} ({meta.dataset.rows} rows, \
 {meta.dataset.positive_rate:.1%} left), sha256 `{meta.dataset.sha256[:16]}…` |
 | Model | {meta.model.family} `{json.dumps(meta.model.hyperparameters, sort_keys=True)}` |
 | Decision threshold | {meta.decision_threshold:.4f} ({meta.model.threshold_policy["policy"]}, \
@@ -148,34 +158,24 @@ def environment() -> Environment:
     )
 
 
-def model_version(dataset_version: int, model_sha256: str, threshold: float) -> str:
-    """The version string every answer carries: the dataset version plus a hash of what decides.
+def model_version(data_label: str, model_sha256: str, threshold: float) -> str:
+    """The version string every answer carries: the data's label plus a hash of what decides.
+
+    The label is ``v<dataset version>`` for seed data and ``t<table version>`` for the feature store's
+    rows (ExtractRecord.label).
 
     The decision threshold lives beside the model, not inside model.joblib, so two packages of the
     same fitted model with different thresholds make different decisions: both go into the hash.
     """
     identity = hashlib.sha256(f"{model_sha256} {threshold!r}".encode()).hexdigest()
-    return f"v{dataset_version}-{identity[:12]}"
-
-
-def check_dataset_version(data_path: Path, version: int) -> None:
-    """Refuse a --data file of another dataset version than params.yaml's `version`.
-
-    The version reaches this stage twice, in the file name and in params; the package records
-    params' and hashes the file, so a mismatch would label one dataset's model with another's version.
-    """
-    expected = dataset_filename(version)
-    if data_path.name != expected:
-        raise DatasetError(
-            f"--data {data_path} is not dataset version {version} (params.yaml's version), "
-            f"whose file is {expected}; pass that file or set version in params.yaml"
-        )
+    return f"{data_label}-{identity[:12]}"
 
 
 def build_metadata(
     params: Params,
     *,
     data_path: Path,
+    extract: ExtractRecord,
     frame: pd.DataFrame,
     model_path: Path,
     record: TrainingRecord,
@@ -184,7 +184,7 @@ def build_metadata(
     model_sha = sha256_file(model_path)
     return PackageMetadata(
         artifact=params.package.name,
-        model_version=model_version(params.version, model_sha, record.threshold.value),
+        model_version=model_version(extract.label(), model_sha, record.threshold.value),
         decision_threshold=record.threshold.value,
         dataset=DatasetInfo(
             version=params.version,
@@ -194,7 +194,13 @@ def build_metadata(
             rows=len(frame),
             positives=int(frame[TARGET].sum()),
             positive_rate=float(frame[TARGET].mean()),
-            generator={"n_samples": params.generate.n_samples, "seed": training_seed(params.version)},
+            generator=(
+                {"n_samples": params.generate.n_samples, "seed": training_seed(params.version)}
+                if extract.source == "seed"
+                else {}
+            ),
+            source=extract.source,
+            feature_store=None if extract.feature_store is None else extract.feature_store.model_dump(),
         ),
         model=ModelInfo(
             file=MODEL_FILE,
@@ -222,7 +228,12 @@ def build_metadata(
 
 
 def monitoring_reference(
-    model: Any, train_rows: pd.DataFrame, evaluation: pd.DataFrame, threshold: float, params: Params
+    model: Any,
+    train_rows: pd.DataFrame,
+    evaluation: pd.DataFrame,
+    threshold: float,
+    params: Params,
+    data_label: str,
 ) -> dict[str, Any]:
     """reference.json: what the monitor compares live traffic with, frozen from this model's data.
 
@@ -236,13 +247,19 @@ def monitoring_reference(
         evaluation[TARGET].to_numpy(),
         evaluation_probabilities,
         threshold,
-        source=f"evalset: {len(evaluation)} labelled rows of dataset version {params.version}",
+        source=f"evalset: {len(evaluation)} labelled rows of {data_label}",
         n=params.monitor.bootstrap.n,
         seed=params.monitor.bootstrap.seed,
     )
     return build_reference(
         train_rows, train_probabilities, baselines, max_values=params.monitor.reference_max_values
     )
+
+
+def _data_name(extract: ExtractRecord) -> str:
+    if extract.feature_store is None:
+        return f"dataset version {extract.dataset_version}"
+    return f"feature store table version {extract.feature_store.table_version}"
 
 
 def write_package(
@@ -280,7 +297,8 @@ def write_package(
 
 def main(argv: list[str] | None = None) -> int:
     parser = stage_parser("package", "Package the trained model with its lineage.")
-    parser.add_argument("--data", type=Path, required=True, help="dataset CSV")
+    parser.add_argument("--data", type=Path, required=True, help="training rows CSV (stage extract)")
+    parser.add_argument("--extract", type=Path, required=True, help="the rows' record (stage extract)")
     parser.add_argument("--model", type=Path, required=True, help="model.joblib from train")
     parser.add_argument("--record", type=Path, required=True, help="training record from train")
     parser.add_argument(
@@ -292,13 +310,15 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> dict[str, Any]:
         params = load_params(args.params)
-        check_dataset_version(args.data, params.version)
+        extract = read_extract_record(args.extract)
+        check_extract(extract, params, args.data)
         frame = read_dataset(args.data)
         record = read_record(args.record)
         metrics = json.loads(args.metrics.read_text(encoding="utf-8"))
         metadata = build_metadata(
             params,
             data_path=args.data,
+            extract=extract,
             frame=frame,
             model_path=args.model,
             record=record,
@@ -308,9 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         # This process never held the trained model: loading it here also checks the joblib round trip.
         model = load_model(args.model)
         model_data = export_model_data(model)
-        train_rows, _ = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
+        train_rows, _ = split_rows(frame, params)
         evaluation = read_dataset(args.evalset)
-        reference = monitoring_reference(model, train_rows, evaluation, record.threshold.value, params)
+        reference = monitoring_reference(
+            model, train_rows, evaluation, record.threshold.value, params, _data_name(extract)
+        )
         with atomic_directory(args.out) as staging:
             write_package(
                 staging,

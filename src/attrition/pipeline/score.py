@@ -1,7 +1,9 @@
 """Stage `score`: nightly batch scores for the whole roster, the service's fallback when no model
 can be loaded.
 
-The roster is the version's dataset; employee ids are E00001, E00002, ... in row order. Scores come
+The roster is the version's dataset, with employee ids E00001, E00002, ... in row order; or, for the
+nightly job on a company's own data, every active employee of an online feature file (``--online``,
+written by `attrition features materialize`) under their HRIS ids. Scores come
 from the packaged Pipeline itself (not the service's compiled scorer), so the fallback answers are
 the reference numbers. The CSV is written atomically: the service never reads half a file.
 """
@@ -15,7 +17,7 @@ import pandas as pd
 
 from attrition.atomic import atomic_write_text
 from attrition.canonical_json import canonical_array
-from attrition.dataset import FEATURES, read_dataset
+from attrition.dataset import FEATURES, DatasetError, read_dataset
 from attrition.modelpkg.artifact import PackageError, load_package
 from attrition.pipeline.stage import run_stage, stage_parser
 
@@ -28,13 +30,21 @@ def employee_ids(count: int) -> list[str]:
 
 
 def score_roster(
-    model: object, roster: pd.DataFrame, *, threshold: float, model_version: str
+    model: object,
+    roster: pd.DataFrame,
+    *,
+    threshold: float,
+    model_version: str,
+    ids: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Probability and decision (probability >= threshold, as 1/0) for every roster row."""
+    """Probability and decision (probability >= threshold, as 1/0) for every roster row.
+
+    `ids` name the rows (default: E00001, E00002, ... in row order).
+    """
     probabilities = model.predict_proba(roster[FEATURES])[:, 1]  # type: ignore[attr-defined]
     return pd.DataFrame(
         {
-            "employee_id": employee_ids(len(roster)),
+            "employee_id": employee_ids(len(roster)) if ids is None else ids,
             # canonical (attrition.canonical_json): a linear model's scores go through BLAS
             "attrition_probability": canonical_array(probabilities),
             "decision": (probabilities >= threshold).astype(int),
@@ -49,21 +59,45 @@ def scores_csv(scores: pd.DataFrame) -> str:
     return str(scores.to_csv(index=False, lineterminator="\n"))
 
 
+def read_roster(data: Path | None, online: Path | None) -> tuple[pd.DataFrame, list[str] | None]:
+    """The rows to score and their ids: a dataset CSV (ids by row) or an online file's active employees."""
+    if online is None:
+        assert data is not None  # argparse requires one of the two
+        return read_dataset(data, labelled=False), None
+    from attrition.features.online import OnlineStore  # pyarrow only when asked
+
+    try:
+        store = OnlineStore.load(online)
+    except FileNotFoundError:
+        raise DatasetError(f"--online {online}: file not found") from None
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"--online {online}: {str(error).splitlines()[0]}") from None
+    ids = store.active_ids()
+    if not ids:
+        raise DatasetError(f"--online {online}: no active employee as of {store.as_of}")
+    return pd.DataFrame([store.get(employee_id) for employee_id in ids], columns=FEATURES), ids
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = stage_parser("score", "Score the roster with the verified package.", reads_params=False)
     parser.add_argument("--package", type=Path, required=True, help="model package directory")
-    parser.add_argument("--data", type=Path, required=True, help="roster CSV (the dataset)")
+    roster = parser.add_mutually_exclusive_group(required=True)
+    roster.add_argument("--data", type=Path, help="roster CSV (the dataset; ids E00001... by row)")
+    roster.add_argument(
+        "--online", type=Path, help="online feature file (attrition features materialize): active employees"
+    )
     parser.add_argument("--out", type=Path, required=True, help="batch scores CSV to write")
     args = parser.parse_args(argv)
 
     def body() -> dict[str, Any]:
         package = load_package(args.package)  # manifest checked before unpickling
-        roster = read_dataset(args.data, labelled=False)
+        roster, ids = read_roster(args.data, args.online)
         scores = score_roster(
             package.model,
             roster,
             threshold=package.decision_threshold,
             model_version=package.model_version,
+            ids=ids,
         )
         atomic_write_text(args.out, scores_csv(scores))
         print(f"scored {len(scores)} employees with model {package.model_version} -> {args.out}")

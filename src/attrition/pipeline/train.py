@@ -18,16 +18,13 @@ from sklearn.pipeline import Pipeline
 
 from attrition.atomic import atomic_write_bytes, atomic_write_text
 from attrition.canonical_json import json_text
-from attrition.dataset import (
-    FEATURES,
-    holdout_split,
-    read_dataset,
-)
+from attrition.dataset import FEATURES, read_dataset
 from attrition.method.fitting import (
     TrainingResult,
     fit_model,
     input_schema,
 )
+from attrition.method.split import split_rows, split_summary
 from attrition.modelpkg.artifact import (
     CvSummary,
     Sample,
@@ -65,7 +62,9 @@ def model_bytes(model: Pipeline) -> bytes:
     return buffer.getvalue()
 
 
-def training_record(params: Params, result: TrainingResult, train: pd.DataFrame) -> TrainingRecord:
+def training_record(
+    params: Params, result: TrainingResult, train: pd.DataFrame, split: dict[str, Any]
+) -> TrainingRecord:
     """What evaluate and package need from training: content only, so it is identical on every rebuild."""
     return TrainingRecord(
         input_schema=input_schema(train),
@@ -73,7 +72,7 @@ def training_record(params: Params, result: TrainingResult, train: pd.DataFrame)
         model_family=params.train.model,
         hyperparameters=result.hyperparameters,
         hyperparameter_grid=params.train.grid(),
-        split=Split(test_size=params.train.test_size, seed=params.train.split_seed),
+        split=Split(**split),
         training_rows=len(train),
         cv=CvSummary(
             folds=params.train.cv.folds,
@@ -104,11 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> dict[str, Any]:
         params = load_params(args.params)
         frame = read_dataset(args.data)
-        train, _ = holdout_split(frame, test_size=params.train.test_size, seed=params.train.split_seed)
+        train, _ = split_rows(frame, params)
         started = time.perf_counter()
         result = fit_model(train, params.train)
         wall = time.perf_counter() - started
-        record = training_record(params, result, train)
+        record = training_record(params, result, train, split_summary(frame, params))
         atomic_write_bytes(args.model, model_bytes(result.model))
         atomic_write_text(args.record, json_text(record.model_dump(mode="json")))
         dropped = [] if result.selection is None else result.selection.dropped
