@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from attrition.features.extract import extract_from_frame
 from attrition.features.store import RefreshResult, refresh
@@ -84,3 +85,14 @@ def write_csvs(folder: Path, extracts: Iterable[Extract]) -> list[Path]:
 
 def with_change(person: Person, **changes: object) -> Person:
     return replace(person, **changes)  # type: ignore[arg-type]
+
+
+def hris_params(folder: Path, store_uri: str, version: int, **data: object) -> Path:
+    """`folder`/params.yaml: the repository's, with data.source hris pinned to `store_uri` at `version`."""
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "params.yaml").read_text())
+    pinned = {"source": "hris", "store": store_uri, "table_version": version, "as_of": "2025-06-30"}
+    raw["data"] = {**raw["data"], **pinned}
+    raw["data"].update(data)
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path

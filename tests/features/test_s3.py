@@ -11,7 +11,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from attrition.features.cli import main
-from tests.features.builders import simulated, write_csvs
+from attrition.method.synthetic import generate_frame, to_csv_text
+from attrition.pipeline.extract import main as extract_main
+from tests.features.builders import hris_params, simulated, write_csvs
 
 pytestmark = pytest.mark.e2e
 
@@ -67,6 +69,20 @@ def test_an_s3_store_behaves_like_a_local_one(
     assert (tmp_path / "s3.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
     assert (tmp_path / "s3.parquet").read_bytes() == (tmp_path / "local.parquet").read_bytes()
     assert len((tmp_path / "s3.csv").read_text().splitlines()) > 500  # 2 snapshots of ~300
+
+    # stage extract (dvc exp run -S data.source=hris -S data.store=s3://...) reads the same rows
+    for store, name in ((s3_store, "s3"), (local, "local")):
+        folder = tmp_path / f"extract-{name}"
+        folder.mkdir()
+        params = hris_params(folder, store, MONTHS - 1, as_of="2024-02-29")
+        seed = folder / "employee_attrition_v3.csv"
+        seed.write_text(to_csv_text(generate_frame(3, 800)))  # unused by hris, but a dep of the stage
+        rows = ["--out", str(folder / "rows.csv"), "--record", str(folder / "rows.json")]
+        assert extract_main(["--params", str(params), "--seed-data", str(seed), *rows]) == 0
+    extracted = (tmp_path / "extract-s3" / "rows.csv").read_bytes()
+    assert extracted == (tmp_path / "extract-local" / "rows.csv").read_bytes()
+    assert extracted == (tmp_path / "s3.csv").read_bytes()
+    assert f'"store": "{s3_store}"' in (tmp_path / "extract-s3" / "rows.json").read_text()
 
 
 def test_a_bucket_that_does_not_exist_is_one_line_exit_1(

@@ -13,14 +13,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml
 
 from attrition.features.training import training_csv_bytes, training_set
 from attrition.pipeline import extract as extract_stage
-from tests.conftest import REPO_ROOT, run
-from tests.features.builders import fill_store, simulated
+from tests.conftest import run
+from tests.features.builders import fill_store, hris_params, simulated
 
-AS_OF = "2025-06-30"  # 30 monthly extracts from 2023-01-31
+AS_OF = "2025-06-30"  # hris_params' as-of: 30 monthly extracts from 2023-01-31
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +27,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
     """A simulated company's store: 600 employees at the start, 30 months."""
     path = str(tmp_path_factory.mktemp("store") / "store")
     return path, fill_store(path, simulated(600, 30, seed=11))
-
-
-def hris_params(folder: Path, store_uri: str, version: int, **data: object) -> Path:
-    raw = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
-    pinned = {"source": "hris", "store": store_uri, "table_version": version, "as_of": AS_OF}
-    raw["data"] = {**raw["data"], **pinned}
-    raw["data"].update(data)
-    path = folder / "params.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
 
 
 def extract(folder: Path, params: Path, seed_data: Path | None = None) -> int:
