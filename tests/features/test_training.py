@@ -246,3 +246,35 @@ def test_duckdb_asof_rows_equal_pandas_merge_asof_on_random_changes(seed: int) -
     assert (ours["snapshot_date"].to_numpy() == reference["snapshot_date"].to_numpy()).all()
     for column in ("age", "job_role", "monthly_income", "years_at_company", "attrition"):
         assert ours[column].tolist() == reference[column].tolist(), column
+
+
+def test_outcomes_label_the_cohort_active_a_horizon_before_as_of(tmp_path: Path) -> None:
+    """Outcomes as of 2024-06-30 with a 6-month horizon judge who was active on 2023-12-31: Dana left
+    inside the window (1), Emil stayed (0), Fay left before it and Gus joined after it (neither is in
+    the cohort), and Hana's termination, reported only after 2024-06-30, is not read (0)."""
+    store = str(tmp_path / "store")
+    dana = Person("E1", "2020-01-01")
+    emil = Person("E2", "2020-01-01")
+    fay = Person("E3", "2020-01-01")
+    gus = Person("E4", "2024-02-01")
+    hana = Person("E5", "2020-01-01")
+    for day in month_ends(date(2023, 11, 1), 10):  # 2023-11-30 .. 2024-08-31
+        people = [emil, hana]
+        people.append(with_change(dana, termination_date="2024-03-15") if day >= date(2024, 3, 31) else dana)
+        people.append(with_change(fay, termination_date="2023-12-01") if day >= date(2023, 12, 31) else fay)
+        if day >= date(2024, 2, 29):
+            people.append(gus)
+        if day >= date(2024, 7, 31):
+            people[1] = with_change(hana, termination_date="2024-06-01")  # reported late
+        apply(store, people, day)
+    args = ["--store", store, "--as-of", "2024-06-30", "--horizon", "6mo"]
+    out = tmp_path / "outcomes.csv"
+    assert main(["outcomes", *args, "--out", str(out), "--version", "7"]) == 0  # the 2024-06-30 commit
+    frame = pd.read_csv(out, dtype={"employee_id": str})
+    assert list(frame.columns) == ["employee_id", "attrition", "observed_at"]
+    assert dict(zip(frame["employee_id"], frame["attrition"], strict=True)) == {"E1": 1, "E2": 0, "E5": 0}
+    assert set(frame["observed_at"]) == {"2024-06-30"}
+    # the latest version knows of Hana's late report, but as for training labels nothing shown after
+    # as-of is read: the outcome means what the model's label means, whenever it is computed
+    assert main(["outcomes", *args, "--out", str(out)]) == 0
+    assert out.read_text() == frame.to_csv(index=False, lineterminator="\n")

@@ -4,6 +4,7 @@
     attrition features training-set --store URI --as-of 2025-12-31 --horizon 12mo [--every 1mo]
         --out training.csv [--version N]
     attrition features materialize --store URI --as-of 2025-12-31 --out online.parquet [--version N]
+    attrition features outcomes --store URI --as-of 2025-12-31 --horizon 12mo --out outcomes.csv
 
 URI is a folder or ``s3://bucket/prefix``; for S3 the credentials and endpoint come from
 AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION and
@@ -35,7 +36,7 @@ from attrition.features.schema import (
     storage_options,
 )
 from attrition.features.store import refresh
-from attrition.features.training import training_csv_bytes, training_set
+from attrition.features.training import outcome_rows, training_csv_bytes, training_set
 
 USAGE_EXIT = 2
 STORE_EXIT = 1
@@ -88,11 +89,24 @@ def run_materialize(args: argparse.Namespace) -> str:
     )
 
 
+def run_outcomes(args: argparse.Namespace) -> str:
+    as_of = parse_date(args.as_of, "--as-of")
+    horizon = parse_months(args.horizon, "--horizon")
+    outcomes, version = outcome_rows(
+        args.store, as_of, horizon, args.version, storage_options=storage_options(args.store)
+    )
+    atomic_write_bytes(args.out, training_csv_bytes(outcomes))
+    return (
+        f"outcomes: {len(outcomes):,} employees active {horizon} months before {as_of}, "
+        f"{int(outcomes['attrition'].sum()):,} left since, from table version {version} -> {args.out}"
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
         prog="attrition features",
         description="The feature store on Delta Lake: apply HRIS extracts, build point-in-time training "
-        "sets, materialize online features. Exit 0 ok, 1 store unreachable, 2 bad input.",
+        "sets, materialize online features, write outcomes. Exit 0 ok, 1 store unreachable, 2 bad input.",
     )
     commands = main_parser.add_subparsers(dest="command", required=True)
     store_help = "a folder or s3://bucket/prefix"
@@ -117,6 +131,15 @@ def parser() -> argparse.ArgumentParser:
     online.add_argument("--out", type=Path, required=True, help="Parquet file for OnlineStore.load")
     online.add_argument("--version", type=int, default=None, help=version_help)
     online.set_defaults(run=run_materialize)
+    labels = commands.add_parser(
+        "outcomes", help="who left within the horizon: the monitor's --outcomes file from terminations"
+    )
+    labels.add_argument("--store", required=True, help=store_help)
+    labels.add_argument("--as-of", required=True, help="the horizon's end: labels known completely by then")
+    labels.add_argument("--horizon", required=True, help="the label window, e.g. 12mo (the model's)")
+    labels.add_argument("--out", type=Path, required=True, help="CSV employee_id,attrition,observed_at")
+    labels.add_argument("--version", type=int, default=None, help=version_help)
+    labels.set_defaults(run=run_outcomes)
     return main_parser
 
 
