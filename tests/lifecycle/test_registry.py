@@ -85,6 +85,17 @@ def test_lineage_names_package_data_evalset_code_and_build() -> None:
     assert lineage["dataset"]["md5"] == "d" and lineage["code"]["commit"] == "c" * 40
     assert lineage["build"] == built
     json.dumps(lineage)  # it goes into a tag message
+    assert "label" not in lineage["dataset"]  # seed registrations keep their former fields
+
+    store = {"store": "s3://hr/store", "table_version": 35, "as_of": "2025-12-31", "snapshots": 24}
+    from_store = {**metadata, "dataset": {**metadata["dataset"], "feature_store": store}}
+    lineage = build_lineage(from_store, lock, commit="c" * 40, committed_at="2026", build_records=built)
+    assert lineage["dataset"]["label"] == "t35"
+    assert lineage["dataset"]["feature_store"] == {
+        "store": "s3://hr/store",
+        "table_version": 35,
+        "as_of": "2025-12-31",
+    }
 
 
 def test_bad_usage_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

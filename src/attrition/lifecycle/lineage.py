@@ -147,6 +147,14 @@ def lineage(repo: Path, rev: str | None) -> dict[str, Any]:
     return document
 
 
+def _origin(dataset: dict[str, Any]) -> str:
+    """Seed rows name their dataset version; the feature store's rows their table version and as-of."""
+    store = dataset.get("feature_store")
+    if not store:
+        return f"version {dataset['version']}"
+    return f"feature store {store['store']} table version {store['table_version']} as of {store['as_of']}"
+
+
 def summary(document: dict[str, Any]) -> str:
     """The few lines a person asks for first; --json has everything."""
     lines = [f"revision        {document['revision']}"]
@@ -155,7 +163,7 @@ def summary(document: dict[str, Any]) -> str:
         holdout = (document.get("metrics") or {}).get("holdout", {})
         lines += [
             f"model version   {document['model_version']}",
-            f"dataset         version {data['version']}, {data['rows']} rows, md5 {data['md5']}",
+            f"dataset         {_origin(data)}, {data['rows']} rows, md5 {data['md5']}",
             f"code (train)    sha256 {document['code']['train']['digest']}",
             f"params          {json.dumps(document['params'], sort_keys=True)}",
         ]

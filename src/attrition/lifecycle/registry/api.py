@@ -57,6 +57,18 @@ def lock_outs(lock: dict[str, Any]) -> dict[str, str]:
     return {path: md5 or "" for stage in lock_outputs(lock).values() for path, md5 in stage["outs"].items()}
 
 
+def data_origin(dataset: dict[str, Any]) -> dict[str, Any]:
+    """For rows from the feature store (data.source hris): the table they were read from, and its label.
+
+    Seed data adds nothing, so registrations of seed models keep exactly their former fields.
+    """
+    store = dataset.get("feature_store")
+    if not store:
+        return {}
+    keys = ("store", "table_version", "as_of")
+    return {"label": f"t{store['table_version']}", "feature_store": {key: store.get(key) for key in keys}}
+
+
 def build_lineage(
     metadata: dict[str, Any],
     lock: dict[str, Any],
@@ -74,7 +86,8 @@ def build_lineage(
         "package_md5": outs.get(PACKAGE_OUT),
         "evalset": {"path": f"data/evalset_v{version}.csv", "md5": outs.get(f"data/evalset_v{version}.csv")},
         "dataset": {
-            key: metadata.get("dataset", {}).get(key) for key in ("version", "md5", "rows", "positives")
+            **{key: metadata.get("dataset", {}).get(key) for key in ("version", "md5", "rows", "positives")},
+            **data_origin(metadata.get("dataset", {})),
         },
         "model": {key: metadata.get("model", {}).get(key) for key in ("family", "hyperparameters", "sha256")},
         "decision_threshold": metadata.get("decision_threshold"),

@@ -48,7 +48,7 @@ def format_table(rows: list[VersionRow]) -> str:
                 row.version,
                 ",".join(row.stages) or "-",
                 str(row.lineage.get("model_version", "-")),
-                f"v{dataset['version']}" if "version" in dataset else "-",
+                dataset.get("label") or (f"v{dataset['version']}" if "version" in dataset else "-"),
                 figure("roc_auc"),
                 figure("precision"),
                 figure("recall"),
