@@ -67,3 +67,40 @@ def test_missing_roster_is_one_line(
         == 2
     )
     assert "file not found" in capsys.readouterr().err
+
+
+def test_the_nightly_job_scores_every_active_employee_of_an_online_file(
+    model_package: Path, tmp_path: Path
+) -> None:
+    """--online: the roster is the online file's active employees, under their HRIS ids, in id order."""
+    from datetime import date
+
+    from attrition.features.materialize import materialize
+    from attrition.features.online import OnlineStore, online_parquet_bytes
+    from tests.features.builders import fill_store, simulated
+
+    store = str(tmp_path / "store")
+    fill_store(store, simulated(200, 6, seed=5))
+    online = tmp_path / "online.parquet"
+    online.write_bytes(online_parquet_bytes(materialize(store, date(2023, 6, 30))))
+    out = tmp_path / "batch_scores.csv"
+    assert main(["--package", str(model_package), "--online", str(online), "--out", str(out)]) == 0
+    scores = pd.read_csv(out, dtype={"employee_id": str, "model_version": str})
+    lookup = OnlineStore.load(online)
+    assert scores["employee_id"].tolist() == lookup.active_ids()  # the departed are not scored
+    features = pd.DataFrame([lookup.get(i) for i in lookup.active_ids()], columns=FEATURES)
+    model = joblib.load(model_package / "model.joblib")
+    want = canonical_array(model.predict_proba(features)[:, 1])
+    assert (scores["attrition_probability"].to_numpy() == want).all()
+
+
+def test_an_online_file_that_is_not_one_is_one_line(
+    model_package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = tmp_path / "online.parquet"
+    bogus.write_text("not parquet")
+    out = tmp_path / "batch_scores.csv"
+    assert main(["--package", str(model_package), "--online", str(bogus), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --online {bogus}: ") and len(err.splitlines()) == 1
+    assert not out.exists()
