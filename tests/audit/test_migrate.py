@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from datetime import date
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -16,9 +18,10 @@ from attrition.audit import migrate
 from attrition.audit.command import main as audit_main
 from attrition.audit.database import create_audit_engine, parse_audit_db
 from attrition.audit.errors import AuditConfigError
+from attrition.audit.records import PredictionRow
 from attrition.audit.schema import metadata
 from attrition.audit.writer import AuditStore
-from tests.audit.builders import column, count, open_store, prediction
+from tests.audit.builders import FEATURES, column, count, open_store, prediction
 
 # The store's schema as service/audit.py created it before migrations existed (the last release).
 LEGACY_SCHEMA = """
@@ -149,3 +152,46 @@ def test_replicas_starting_together_upgrade_once(empty_pg_url: str) -> None:
     assert sa.inspect  # the schema is usable right away:
     with open_store(pg_url) as store:
         store.record_blocking([prediction()])
+
+
+def test_upgrading_to_0004_keeps_every_prediction_with_no_feature_origin(empty_store_url: str) -> None:
+    """Revision 0004 adds where looked-up features came from; rows before it had theirs sent."""
+    engine = create_audit_engine(parse_audit_db(empty_store_url))
+    try:
+        with engine.begin() as connection:
+            command.upgrade(migrate.alembic_config(connection), "0003")
+            connection.exec_driver_sql(
+                "INSERT INTO predictions (ts, created_at, caller, endpoint, model_version, source, opt_out,"
+                " employee_id, inputs, probability, decision, prediction_id) VALUES"
+                " (1, 't', 'c', '/predict', 'v1', 'model', 0, 'E1', '{\"age\": 30}', 0.5, 1, 'p1'),"
+                " (2, 't', 'c', '/predict', 'v1', 'model', 1, NULL, NULL, 0.25, 0, 'p2')"
+            )
+        assert migrate.upgrade(engine) == ("0003", migrate.head_revision())
+    finally:
+        engine.dispose()
+    kept = column(empty_store_url, "SELECT prediction_id FROM predictions ORDER BY id")
+    assert kept == ["p1", "p2"]
+    assert column(
+        empty_store_url,
+        "SELECT COUNT(*) FROM predictions WHERE feature_table_version IS NULL AND features_as_of IS NULL",
+    ) == [2]
+    looked_up = PredictionRow.for_prediction(
+        caller="c",
+        endpoint="/predict",
+        model_version="v1",
+        source="model",
+        opt_out=False,
+        employee_id="E2",
+        inputs=dict(FEATURES),
+        probability=0.5,
+        decision=True,
+        feature_table_version=12,
+        features_as_of=date(2024, 3, 31),
+    )
+    with open_store(empty_store_url) as store:
+        store.record_blocking([looked_up])
+    stored = column(
+        empty_store_url,
+        "SELECT feature_table_version || ' ' || features_as_of FROM predictions WHERE employee_id = 'E2'",
+    )
+    assert stored == ["12 2024-03-31"]

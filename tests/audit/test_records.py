@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import date
 
 from attrition.audit.records import PredictionRow
 from tests.audit.builders import FEATURES, prediction
@@ -44,3 +45,24 @@ def test_an_opt_out_keeps_no_batch_score_and_only_two_decimals_of_a_live_one() -
     assert dataclasses.replace(live, opt_out=False, probability=0.2566612141).values()["probability"] == (
         0.2566612141  # only opt-outs are coarsened
     )
+
+
+def test_a_row_scored_from_the_online_store_names_its_version_even_when_opted_out() -> None:
+    row = PredictionRow.for_prediction(
+        caller="c",
+        endpoint="/predict",
+        model_version="v",
+        source="model",
+        opt_out=True,
+        employee_id="E7",
+        inputs=dict(FEATURES),
+        probability=0.25,
+        decision=True,
+        feature_table_version=3,
+        features_as_of=date(2024, 3, 31),
+    )
+    values = row.values()
+    assert (values["feature_table_version"], values["features_as_of"]) == (3, "2024-03-31")
+    assert values["inputs"] is None and values["employee_id"] is None  # the opt-out rule is unchanged
+    sent = prediction("E7").values()
+    assert (sent["feature_table_version"], sent["features_as_of"]) == (None, None)

@@ -1,6 +1,9 @@
 """What goes into the store: one prediction row, with the opt-out rule enforced where it is built.
 
-An opt-out row keeps no inputs, no employee id, and no score that could be joined back to them.
+An opt-out row keeps no inputs, no employee id, and no score that could be joined back to them. A row
+scored from the online feature store also names the store's table version and as-of date (revision
+0004): with them the features can be materialized again; they say nothing about the employee, so an
+opt-out row keeps them too.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 OPT_OUT_DECIMALS = 2
@@ -55,6 +58,8 @@ class PredictionRow:
     inputs: dict[str, object] | None
     probability: float | None
     decision: bool | None
+    feature_table_version: int | None = None  # the online store's Delta version; None: features sent
+    features_as_of: date | None = None  # the date the online features describe
 
     @classmethod
     def for_prediction(
@@ -71,6 +76,8 @@ class PredictionRow:
         decision: bool | None,
         ts: float | None = None,
         prediction_id: str | None = None,
+        feature_table_version: int | None = None,
+        features_as_of: date | None = None,
     ) -> PredictionRow:
         """Build a row with a fresh prediction id; an opt-out keeps neither inputs nor employee id,
         and only a coarse live score (opt_out_probability)."""
@@ -86,6 +93,8 @@ class PredictionRow:
             inputs=None if opt_out else inputs,
             probability=opt_out_probability(source, probability) if opt_out else probability,
             decision=decision,
+            feature_table_version=feature_table_version,
+            features_as_of=features_as_of,
         )
 
     def values(self) -> dict[str, Any]:
@@ -107,4 +116,6 @@ class PredictionRow:
             if self.opt_out
             else self.probability,
             "decision": None if self.decision is None else int(self.decision),
+            "feature_table_version": self.feature_table_version,
+            "features_as_of": None if self.features_as_of is None else self.features_as_of.isoformat(),
         }

@@ -31,6 +31,9 @@ predictions = sa.Table(
     sa.Column("probability", sa.Float),
     sa.Column("decision", sa.Integer),
     sa.Column("prediction_id", sa.String(ID_LENGTH), nullable=False),
+    # Where the inputs came from when read from the online feature store (NULL: sent by the caller).
+    sa.Column("feature_table_version", sa.BigInteger),  # the store's Delta table version
+    sa.Column("features_as_of", sa.Text),  # ISO date the online features describe
     sa.Index("predictions_ts", "ts"),
     sa.Index("predictions_prediction_id", "prediction_id", unique=True),
     sa.Index("predictions_employee_id", "employee_id"),

@@ -29,12 +29,16 @@ _DESCRIPTION = """Real-time employee-attrition scores from a verified model pack
 * Prediction and score endpoints need an OAuth2 bearer JWT whose `scope` claim contains
   `attrition:predict`; `POST /decisions` needs `attrition:decide`; `/admin/*` needs
   `attrition:admin`. Health, readiness and metrics are open.
+* `/predict` takes all four features, or an `employee_id` alone: its current features are then read
+  from the online feature store (ATTRITION_ONLINE_FEATURES, reloaded when the file changes) and
+  returned in the answer with the store's table version and as-of date.
 * If no verified model could be loaded, `/readyz` answers 503 and `/predict` answers from the
   nightly batch scores (`source: "batch"`) for a known `employee_id`, else 503.
-* Every answer is audited (caller, time, inputs, output, model version; no inputs or id when
-  `opt_out` is true) and leaves only once its audit row is committed; it carries that row's
-  `prediction_id`, which a manager cites in `POST /decisions`. If the audit store fails for longer
-  than its bound, predictions answer 503 and `/readyz` fails (fail closed).
+* Every answer is audited (caller, time, inputs, output, model version, the feature store version
+  of looked-up inputs; no inputs or id when `opt_out` is true) and leaves only once its audit row
+  is committed; it carries that row's `prediction_id`, which a manager cites in `POST /decisions`.
+  If the audit store fails for longer than its bound, predictions answer 503 and `/readyz` fails
+  (fail closed).
 """
 
 
@@ -59,6 +63,7 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
         tasks: set[asyncio.Task[Any]] = set()
         purger = loop.create_task(runtime.purge_forever())
         watcher = loop.create_task(runtime.watch_reload_trigger())
+        online = loop.create_task(runtime.watch_online_features())
         hup = False
         if threading.current_thread() is threading.main_thread():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -69,7 +74,7 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
         finally:
             if hup:
                 loop.remove_signal_handler(signal.SIGHUP)
-            for task in (purger, watcher):
+            for task in (purger, watcher, online):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -61,6 +61,19 @@ class ServiceSettings(BaseSettings):
     reload_trigger_interval_s: float = Field(
         2.0, gt=0, le=300, description="Seconds between checks of reload_trigger_file"
     )
+    online_features: Path | None = Field(
+        None,
+        description="The online feature file `attrition features materialize` writes (Parquet): "
+        "/predict with an employee_id alone scores that employee's features from it. Unset: only "
+        "requests that send all four features are scored live",
+    )
+    online_features_interval_s: float = Field(
+        2.0,
+        gt=0,
+        le=300,
+        description="Seconds between checks of online_features: a replaced file is loaded and swapped in "
+        "(a file that fails to load keeps the previous one serving)",
+    )
     jwt_secret: SecretStr | None = Field(None, description="HS256 signing secret (env only)")
     jwt_secret_file: Path | None = Field(
         None, description="File holding the HS256 secret (re-read on reload)"

@@ -74,3 +74,20 @@ def test_employee_id_is_documented_as_echoed_not_looked_up(live: Server) -> None
     assert "NOT looked up" in schemas["EmployeeFeatures"]["properties"]["employee_id"]["description"]
     assert "not looked up" in schemas["Prediction"]["properties"]["employee_id"]["description"]
     assert "never looked up" in schema["paths"]["/predict"]["post"]["description"]
+
+
+def test_the_feature_set_rule_and_the_feature_origin_are_documented(live: Server) -> None:
+    with live.client() as client:
+        schema = client.get("/openapi.json").json()
+    schemas = schema["components"]["schemas"]
+    employee = schemas["EmployeeFeatures"]
+    assert "required" not in employee  # each of the two alternatives below requires its own fields
+    assert employee["anyOf"][0] == {"required": ["age", "job_role", "monthly_income", "years_at_company"]}
+    assert employee["anyOf"][1]["required"] == ["employee_id"]
+    assert employee["properties"]["age"]["type"] == "integer"  # omitted, never null
+    assert "looked up in the online feature store" in employee["properties"]["employee_id"]["description"]
+    prediction = schemas["Prediction"]["properties"]
+    for name in ("feature_source", "features", "feature_table_version", "features_as_of"):
+        assert prediction[name]["description"], name
+    responses = schema["paths"]["/predict"]["post"]["responses"]
+    assert {"404", "410", "422", "503"} <= set(responses)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from concurrent.futures import Future
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from attrition.modelpkg.scorer import Row
 from attrition.service.core.batch_scores import BatchScoreRow, BatchScores
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelState
+from attrition.service.core.online_features import ResolvedFeatures
 from attrition.service.core.scoring import (
     NoAnswerError,
     UnknownRoleError,
@@ -182,3 +184,59 @@ def test_unknown_roles_name_their_position() -> None:
         check_roles(_state(), [_employee(), _employee(job_role="Pilot")], batch=True)
     assert (error.value.index, error.value.job_role) == (1, "Pilot")
     assert "Sales, HR" in str(error.value)
+
+
+STORE_FEATURES: dict[str, object] = {
+    "age": 50,
+    "job_role": "HR",
+    "monthly_income": 4100.0,
+    "years_at_company": 40,
+}
+
+
+def test_features_from_the_online_store_are_scored_returned_and_audited_with_their_version() -> None:
+    by_id = EmployeeFeatures.model_validate({"employee_id": "E5"})
+    looked_up = ResolvedFeatures(STORE_FEATURES, "online_store", 12, date(2024, 3, 31))
+    audit = ListAudit()
+    (prediction,) = asyncio.run(
+        score_employees(
+            state=_state(),
+            scores=SCORES,
+            load_error=None,
+            audit=audit,  # type: ignore[arg-type]
+            metrics=METRICS,
+            caller="alice",
+            employees=[by_id],
+            endpoint="/predict",
+            resolved=[looked_up],
+        )
+    )
+    assert prediction.attrition_probability == 0.5  # AgeScorer: the store's age, not the request's
+    assert prediction.feature_source == "online_store"
+    assert prediction.features is not None and prediction.features.model_dump() == STORE_FEATURES
+    assert (prediction.feature_table_version, prediction.features_as_of) == (12, date(2024, 3, 31))
+    assert prediction.warnings == ["years_at_company (40) exceeds age - 16 (34)"]
+    (row,) = audit.records
+    assert (row.inputs, row.employee_id, row.feature_table_version) == (STORE_FEATURES, "E5", 12)
+    assert row.values()["features_as_of"] == "2024-03-31"
+
+
+def test_a_request_answer_says_its_features_were_the_callers() -> None:
+    predictions, audit = asyncio.run(_score(_state(), _employee()))
+    assert (predictions[0].feature_source, predictions[0].features, predictions[0].features_as_of) == (
+        "request",
+        None,
+        None,
+    )
+    assert audit.records[0].feature_table_version is None
+
+
+def test_a_role_from_the_online_store_the_model_does_not_know_names_the_employee_id() -> None:
+    by_id = EmployeeFeatures.model_validate({"employee_id": "E5"})
+    unknown = ResolvedFeatures({**STORE_FEATURES, "job_role": "Pilot"}, "online_store", 12, date(2024, 3, 31))
+    with pytest.raises(UnknownRoleError) as error:
+        check_roles(
+            _state(), [_employee(), by_id], batch=True, resolved=[ResolvedFeatures(None, None), unknown]
+        )
+    assert (error.value.index, error.value.field, error.value.job_role) == (1, "employee_id", "Pilot")
+    assert "online feature store's job_role 'Pilot'" in str(error.value)

@@ -2,8 +2,11 @@
 
 Core exceptions become HTTP answers here: AuthError -> 401/403 with WWW-Authenticate,
 UnknownRoleError and AuditInputError -> 422 like any validation error, PredictionNotFoundError ->
-404, NoAnswerError and AuditUnavailableError -> 503 with Retry-After. A client gone mid-body is
-499 (client closed; nobody reads it), a body that did not arrive in time 408.
+404, NoAnswerError and AuditUnavailableError -> 503 with Retry-After; an online-store lookup refused
+(LookupRefusedError) -> 404 unknown id, 410 employee left, 503 no store loaded, and 422 at the id's
+field when none is configured (a request this service cannot take: it should send the features).
+A client gone mid-body is 499 (client closed; nobody reads it), a body that did not arrive in time
+408.
 
 Bodies are public (the probes and every client read them): an audit store's reason keeps only its
 fixed wording and figures, never the driver's message with the database's host, port or path;
@@ -26,6 +29,12 @@ from attrition.audit.database import one_line
 from attrition.audit.errors import AuditInputError, AuditUnavailableError, PredictionNotFoundError
 from attrition.service.api.middleware import CLIENT_CLOSED, BodyTimeoutError
 from attrition.service.core.metrics import ServiceMetrics
+from attrition.service.core.online_features import (
+    EmployeeLeftError,
+    EmployeeUnknownError,
+    LookupRefusedError,
+    OnlineFeaturesUnavailableError,
+)
 from attrition.service.core.scoring import NoAnswerError, UnknownRoleError
 from attrition.service.core.tokens import AuthError
 
@@ -137,7 +146,7 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
     @app.exception_handler(UnknownRoleError)
     async def unknown_role(request: Request, exc: UnknownRoleError) -> JSONResponse:
         loc: tuple[str | int, ...] = (
-            ("body", "job_role") if exc.index is None else ("body", "employees", exc.index, "job_role")
+            ("body", exc.field) if exc.index is None else ("body", "employees", exc.index, exc.field)
         )
         error = {"type": "enum", "loc": loc, "msg": str(exc), "input": exc.job_role}
         return await validation_error(request, RequestValidationError([error]))
@@ -147,6 +156,20 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
         return JSONResponse(
             {"detail": exc.message}, status_code=exc.status, headers={"WWW-Authenticate": exc.challenge}
         )
+
+    @app.exception_handler(LookupRefusedError)
+    async def lookup_refused(request: Request, exc: LookupRefusedError) -> JSONResponse:
+        # The detail names the id the caller sent, nothing the store holds about the employee.
+        if isinstance(exc, OnlineFeaturesUnavailableError) and not exc.configured:
+            loc: tuple[str | int, ...] = ("body", "employee_id")
+            if exc.index is not None:
+                loc = ("body", "employees", exc.index, "employee_id")
+            error = {"type": "online_features_not_configured", "loc": loc, "msg": str(exc)}
+            return await validation_error(request, RequestValidationError([error]))
+        if isinstance(exc, EmployeeUnknownError | EmployeeLeftError):
+            status = 404 if isinstance(exc, EmployeeUnknownError) else 410
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
 
     @app.exception_handler(NoAnswerError)
     async def no_answer(request: Request, exc: NoAnswerError) -> JSONResponse:

@@ -49,6 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="batch scores CSV (default: env ATTRITION_SCORES or data/batch_scores.csv)",
     )
     parser.add_argument(
+        "--online-features",
+        type=Path,
+        default=unset,
+        help="online feature file from `attrition features materialize`: /predict with an employee_id "
+        "alone scores that employee's features from it (default: env ATTRITION_ONLINE_FEATURES, or "
+        "none: only requests with all four features are scored live)",
+    )
+    parser.add_argument(
         "--audit-db",
         default=unset,
         help="audit store: SQLite path, sqlite:///path or postgresql://user@host:port/db "
@@ -165,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         settings = load_settings(
             package=getattr(args, "package", None),
             scores=getattr(args, "scores", None),
+            online_features=getattr(args, "online_features", None),
             audit_db=getattr(args, "audit_db", None),
         )
         if args.dev:

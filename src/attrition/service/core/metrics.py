@@ -6,10 +6,12 @@ that feeds the request metrics lives in the api layer.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+LOOKUP_OUTCOMES = ("found", "unknown", "terminated", "unavailable")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5)
 
 
@@ -79,6 +81,34 @@ class ServiceMetrics:
         self.audit_purged = Counter(
             "attrition_audit_records_purged", "Audit records deleted by purges", registry=r
         )
+        self.feature_lookups = Counter(
+            "attrition_feature_lookups",
+            "Employee ids looked up in the online feature store, by outcome (found, unknown, terminated, "
+            "unavailable: no store configured or loaded)",
+            ["outcome"],
+            registry=r,
+        )
+        self.online_features_loaded = Gauge(
+            "attrition_online_features_loaded", "1 when an online feature store is serving", registry=r
+        )
+        self.online_features_version = Gauge(
+            "attrition_online_features_table_version",
+            "Delta table version of the online feature store serving (0 until one is loaded: see "
+            "attrition_online_features_loaded)",
+            registry=r,
+        )
+        self.online_features_as_of = Gauge(
+            "attrition_online_features_as_of_timestamp_seconds",
+            "The date the serving online features describe, as unix seconds (alert on its age)",
+            registry=r,
+        )
+        self.online_features_reloads = Counter(
+            "attrition_online_features_reloads",
+            "Loads of a changed online feature file by outcome",
+            ["outcome"],
+            registry=r,
+        )
+        self._lookup_children = {outcome: self.feature_lookups.labels(outcome) for outcome in LOOKUP_OUTCOMES}
         self._request_children: dict[tuple[str, str, int], Any] = {}
         self._latency_children: dict[str, Any] = {}
         self._prediction_children: dict[tuple[str, str], Any] = {}
@@ -111,3 +141,14 @@ class ServiceMetrics:
         else:
             self.model_loaded.set(1)
             self.model_info.labels(model_version).set(1)
+
+    def count_lookup(self, outcome: str) -> None:
+        """Count one online-store lookup (an outcome of LOOKUP_OUTCOMES)."""
+        self._lookup_children[outcome].inc()
+
+    def set_online_features(self, table_version: int, as_of: date) -> None:
+        """Point the online-store gauges at the store now serving (a failed load leaves them as they are:
+        the previous store keeps serving)."""
+        self.online_features_loaded.set(1)
+        self.online_features_version.set(table_version)
+        self.online_features_as_of.set(datetime.combine(as_of, time(), UTC).timestamp())

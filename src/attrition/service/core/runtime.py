@@ -1,4 +1,5 @@
-"""What the running service holds: the current model (one immutable object), batch scores, audit.
+"""What the running service holds: the current model (one immutable object), batch scores, the online
+feature store, audit.
 
 A reload builds a complete new ModelState off the event loop and then rebinds a single attribute.
 A request reads `runtime.current` once and uses that object to the end, so in-flight requests
@@ -6,7 +7,9 @@ finish on the model they started with and no request ever sees half a swap.
 
 The collaborators (token verifier factory, audit store, metrics, model and scores loaders) are
 passed in, so a test hands in its own instead of patching module globals; `build_runtime` wires
-the production ones from the settings.
+the production ones from the settings. The online feature store is swapped the same way as the model
+(one reference, read once per request), and also whenever its file changes; a file that fails to
+load leaves the previous store serving.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -27,13 +30,18 @@ from attrition.audit.writer import AuditStore, StoreHealth
 from attrition.service.core.batch_scores import BatchScores, load_batch_scores
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelState, load_model_state
+from attrition.service.core.online_features import OnlineFeaturesLoadError, file_stamp, load_online_store
 from attrition.service.core.tokens import TokenVerifier
 from attrition.service.settings import ServiceSettings
+
+if TYPE_CHECKING:  # imported with the first file loaded (see core/online_features.py)
+    from attrition.features.online import OnlineStore
 
 log = logging.getLogger("attrition.service")
 
 ModelLoader = Callable[[Path], ModelState]
 ScoresLoader = Callable[[Path], BatchScores]
+OnlineLoader = Callable[[Path], "OnlineStore"]
 VerifierFactory = Callable[[], TokenVerifier]
 
 
@@ -79,6 +87,7 @@ class ServiceRuntime:
         verifier_factory: VerifierFactory,
         model_loader: ModelLoader = load_model_state,
         scores_loader: ScoresLoader = load_batch_scores,
+        online_loader: OnlineLoader = load_online_store,
     ) -> None:
         self.settings = settings
         self.metrics = metrics
@@ -86,12 +95,17 @@ class ServiceRuntime:
         self._verifier_factory = verifier_factory
         self._model_loader = model_loader
         self._scores_loader = scores_loader
+        self._online_loader = online_loader
         self.verifier = verifier_factory()  # a missing secret fails here, before serving anything
         self.current: ModelState | None = None
         self.load_error: str | None = "not started"
         self.scores = BatchScores()
         self.generation = 0  # bumped on every model swap (the OpenAPI role enum follows it)
+        self.online: OnlineStore | None = None  # swapped whole; a request reads it once
+        self.online_error: str | None = None  # why the last load failed, in public (fixed) wording
+        self._online_stamp: tuple[int, int, int] | None = None  # the file as last loaded (or tried)
         self._reload_lock = asyncio.Lock()
+        self._online_lock = asyncio.Lock()
 
     def start(self) -> None:
         """Open the audit store (AuditConfigError stops start-up) and load model + scores.
@@ -102,6 +116,8 @@ class ServiceRuntime:
         self.scores = self._scores_loader(self.settings.scores)
         if self.scores.error:
             log.warning("batch scores unavailable: %s", self.scores.error)
+        if self.settings.online_features is not None:
+            self._load_online("start-up", counted=False)
         try:
             self._install(self._model_loader(self.settings.package))
         except Exception as error:  # any failure to load means: serve batch scores, not ready
@@ -126,10 +142,17 @@ class ServiceRuntime:
         )
 
     async def reload(self, trigger: str) -> ReloadOutcome:
-        """Re-read secrets, verify and swap in the package at the configured path.
+        """Re-read secrets, verify and swap in the package at the configured path; then reload the
+        online feature file (whatever the model's outcome: it is independent of the package).
 
         On any failure the old model and the old token key stay in service.
         """
+        outcome = await self._reload_model(trigger)
+        if self.settings.online_features is not None:
+            await self.reload_online_features(trigger)
+        return outcome
+
+    async def _reload_model(self, trigger: str) -> ReloadOutcome:
         async with self._reload_lock:
             previous = self.current.model_version if self.current else None
             try:
@@ -146,6 +169,55 @@ class ServiceRuntime:
             self.metrics.reloads.labels("ok").inc()
             log.info("reload (%s) done, now serving %s", trigger, state.model_version)
             return ReloadOutcome(True, previous, f"now serving {state.model_version} ({trigger})")
+
+    def _load_online(self, trigger: str, *, counted: bool = True) -> bool:
+        """Load the online feature file and swap it in; on failure keep the previous store serving.
+
+        Blocking (it reads the whole file): the event loop calls it through reload_online_features.
+        `counted`: a reload (the reload metric counts it), not the start-up load.
+        """
+        path = self.settings.online_features
+        assert path is not None
+        stamp = file_stamp(path)  # before reading: a change during the read is seen on the next check
+        previous = self.online
+        try:
+            store = self._online_loader(path)
+        except Exception as error:  # any unreadable file: keep serving what was loaded before
+            self._online_stamp = stamp
+            self.online_error = (
+                error.public if isinstance(error, OnlineFeaturesLoadError) else "the file could not be loaded"
+            )
+            if counted:
+                self.metrics.online_features_reloads.labels("failed").inc()
+            still = "no online features" if previous is None else _describe(previous)
+            log.error(
+                "online features (%s) not loaded, still serving %s: %s", trigger, still, one_line(error)
+            )
+            return False
+        self._online_stamp = stamp
+        self.online = store  # the single reference swap
+        self.online_error = None
+        self.metrics.set_online_features(store.table_version, store.as_of)
+        if counted:
+            self.metrics.online_features_reloads.labels("ok").inc()
+        log.info("online features (%s): serving %s from %s", trigger, _describe(store), path)
+        return True
+
+    async def reload_online_features(self, trigger: str) -> bool:
+        """Load the online feature file now (off the event loop); False when it failed to load."""
+        async with self._online_lock:
+            return await asyncio.to_thread(self._load_online, trigger)
+
+    async def watch_online_features(self) -> None:
+        """Reload the online feature file whenever it changes (replaced, rewritten, created); until
+        cancelled. One stat per interval, as for the reload trigger file."""
+        path = self.settings.online_features
+        if path is None:
+            return
+        while True:
+            await asyncio.sleep(self.settings.online_features_interval_s)
+            if file_stamp(path) != self._online_stamp:
+                await self.reload_online_features(f"{path.name} changed")
 
     async def watch_reload_trigger(self) -> None:
         """Reload whenever `reload_trigger_file` changes (created, touched or rewritten); until cancelled.
@@ -184,6 +256,14 @@ class ServiceRuntime:
             await asyncio.sleep(settings.audit_purge_interval_s)
 
 
+def _describe(store: OnlineStore) -> str:
+    """An online store in a log line: its origin and size, never an employee."""
+    return (
+        f"online features of table version {store.table_version} as of {store.as_of} "
+        f"({len(store)} active employees)"
+    )
+
+
 def _stamp(path: Path) -> tuple[int, int] | None:
     """(mtime ns, size) of `path`, None while it does not exist."""
     try:
@@ -213,6 +293,7 @@ def build_runtime(
     *,
     model_loader: ModelLoader = load_model_state,
     scores_loader: ScoresLoader = load_batch_scores,
+    online_loader: OnlineLoader = load_online_store,
 ) -> ServiceRuntime:
     """The production wiring: the settings' audit store, a fresh metrics registry, the settings' key."""
     metrics = ServiceMetrics()
@@ -227,4 +308,5 @@ def build_runtime(
         verifier_factory=lambda: token_verifier(settings),
         model_loader=model_loader,
         scores_loader=scores_loader,
+        online_loader=online_loader,
     )

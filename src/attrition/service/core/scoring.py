@@ -1,6 +1,7 @@
 """The scoring-or-fallback decision for one request: live model, nightly batch score, or no answer.
 
-Every employee in a request is scored against the one ModelState the request started with. The
+Every employee in a request is scored against the one ModelState the request started with, with the
+features resolved before (sent, or read from the online feature store: core/online_features.py). The
 audit rows are built only once every employee has an answer (a request that ends in 503 half-way
 leaves no trace), and the answer leaves only after `await audit.record(rows)` has returned, that is
 after the rows are committed: a crash can lose only rows whose answer never left. Prediction metrics
@@ -11,33 +12,71 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from attrition.audit.records import PredictionRow, new_id
 from attrition.service.core.batch_scores import BatchScores
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelState
+from attrition.service.core.online_features import ResolvedFeatures
 from attrition.service.core.runtime import AuditSink
-from attrition.service.schemas import EmployeeFeatures, Prediction
+from attrition.service.schemas import EmployeeFeatures, Prediction, ScoredFeatures
 
 
 class UnknownRoleError(ValueError):
-    """An employee's job_role is not one the loaded model knows (the API answers 422)."""
+    """An employee's job_role is not one the loaded model knows (the API answers 422).
 
-    def __init__(self, index: int | None, job_role: str, roles: Sequence[str]) -> None:
-        super().__init__(f"Input should be one of the model's job roles: {', '.join(roles)}")
+    `field` is job_role for a role sent, employee_id for one read from the online feature store.
+    """
+
+    def __init__(
+        self, index: int | None, job_role: str, roles: Sequence[str], field: str = "job_role"
+    ) -> None:
+        if field == "job_role":
+            message = f"Input should be one of the model's job roles: {', '.join(roles)}"
+        else:
+            message = (
+                f"the online feature store's job_role {job_role!r} for this employee is not one of the "
+                f"model's job roles ({', '.join(roles)}); send all four features instead"
+            )
+        super().__init__(message)
         self.index = index  # position in a batch request; None for a single employee
         self.job_role = job_role
+        self.field = field
 
 
 class NoAnswerError(Exception):
     """No model and no batch score for an employee (the API answers 503 with this detail)."""
 
 
-def check_roles(state: ModelState, employees: Sequence[EmployeeFeatures], batch: bool) -> None:
-    """Roles are only known once a package is loaded, so this check follows pydantic's."""
+def check_roles(
+    state: ModelState,
+    employees: Sequence[EmployeeFeatures],
+    batch: bool,
+    resolved: Sequence[ResolvedFeatures] | None = None,
+) -> None:
+    """Roles are only known once a package is loaded, so this check follows pydantic's (and, for
+    roles read from the online feature store, the lookup)."""
     for index, employee in enumerate(employees):
-        if employee.job_role not in state.role_set:
-            raise UnknownRoleError(index if batch else None, employee.job_role, state.job_roles)
+        where = index if batch else None
+        if employee.job_role is not None:
+            if employee.job_role not in state.role_set:
+                raise UnknownRoleError(where, employee.job_role, state.job_roles)
+            continue
+        values = None if resolved is None else resolved[index].values
+        if values is not None and values["job_role"] not in state.role_set:
+            raise UnknownRoleError(where, str(values["job_role"]), state.job_roles, field="employee_id")
+
+
+def feature_origin(resolved: ResolvedFeatures) -> dict[str, Any]:
+    """The answer's fields saying where its features came from (and, when looked up, what they were)."""
+    looked_up = resolved.source == "online_store" and resolved.values is not None
+    return {
+        "feature_source": resolved.source,
+        "features": ScoredFeatures.model_validate(resolved.values) if looked_up else None,
+        "feature_table_version": resolved.table_version,
+        "features_as_of": resolved.as_of,
+    }
 
 
 def batch_answer(
@@ -47,6 +86,7 @@ def batch_answer(
     employee: EmployeeFeatures,
     reason: str,
     index: int | None,
+    resolved: ResolvedFeatures | None = None,
 ) -> tuple[Prediction, float]:
     """Nightly batch score for a known employee_id, else NoAnswerError saying what would have helped."""
     row = scores.get(employee.employee_id)
@@ -61,6 +101,7 @@ def batch_answer(
         raise NoAnswerError(
             f"{where}model unavailable ({why}) and no batch score for employee_id {employee.employee_id}"
         )
+    resolved = resolved or ResolvedFeatures(employee.features(), "request")
     prediction = Prediction(
         attrition_probability=round(row.probability, 4),
         decision=row.decision,
@@ -72,7 +113,8 @@ def batch_answer(
         source="batch",
         employee_id=employee.employee_id,
         prediction_id=new_id(),
-        warnings=employee.warnings(),
+        warnings=resolved.warnings(),
+        **feature_origin(resolved),
     )
     return prediction, row.probability
 
@@ -98,18 +140,28 @@ async def score_employees(
     caller: str,
     employees: Sequence[EmployeeFeatures],
     endpoint: str,
+    resolved: Sequence[ResolvedFeatures] | None = None,
 ) -> list[Prediction]:
     """Score every employee against one model state, commit their audit rows, then return.
 
-    Raises NoAnswerError (nothing recorded) when some employee has neither a live nor a batch score,
-    and AuditUnavailableError (answer 503) when the rows cannot be committed.
+    `resolved` holds each employee's features (online_features.resolve_features); without it every
+    employee must have sent its own. Raises NoAnswerError (nothing recorded) when some employee has
+    neither a live nor a batch score, and AuditUnavailableError (answer 503) when the rows cannot be
+    committed.
     """
-    features = [employee.features() for employee in employees]  # scored and audited alike
-    probabilities = None if state is None else await live_probabilities(state, features)
+    if resolved is None:
+        resolved = [ResolvedFeatures(employee.features(), "request") for employee in employees]
+    features = [item.values for item in resolved]  # scored and audited alike
+    probabilities = None
+    if state is not None:
+        inputs = [values for values in features if values is not None]
+        if len(inputs) != len(features):
+            raise ValueError("a model scores every employee: look up the by-id ones first")
+        probabilities = await live_probabilities(state, inputs)
     predictions: list[Prediction] = []
     scored: list[float] = []
     fallback_reason = None
-    for index, employee in enumerate(employees):
+    for index, (employee, origin) in enumerate(zip(employees, resolved, strict=True)):
         if state is not None and probabilities is not None:
             probability = probabilities[index]
             prediction = Prediction(
@@ -120,12 +172,14 @@ async def score_employees(
                 source="model",
                 employee_id=employee.employee_id,
                 prediction_id=new_id(),
-                warnings=employee.warnings(),
+                warnings=origin.warnings(),
+                **feature_origin(origin),
             )
         else:
             fallback_reason = "model_unavailable" if state is None else "scoring_error"
+            where = None if len(employees) == 1 else index
             prediction, probability = batch_answer(
-                scores, state, load_error, employee, fallback_reason, None if len(employees) == 1 else index
+                scores, state, load_error, employee, fallback_reason, where, origin
             )
         predictions.append(prediction)
         scored.append(probability)
@@ -137,13 +191,15 @@ async def score_employees(
             source=prediction.source,
             opt_out=employee.opt_out,
             employee_id=employee.employee_id,
-            inputs=inputs,
+            inputs=origin.values,
             probability=probability,
             decision=prediction.decision,
             prediction_id=prediction.prediction_id,
+            feature_table_version=origin.table_version,
+            features_as_of=origin.as_of,
         )
-        for employee, inputs, prediction, probability in zip(
-            employees, features, predictions, scored, strict=True
+        for employee, origin, prediction, probability in zip(
+            employees, resolved, predictions, scored, strict=True
         )
     ]
     await audit.record(rows)  # committed before anything is counted or answered

@@ -1,4 +1,8 @@
-"""POST /predict and /predict/batch: live scores, or nightly batch scores when no model is loaded."""
+"""POST /predict and /predict/batch: live scores, or nightly batch scores when no model is loaded.
+
+An employee is sent with all four features (scored as sent) or as an employee_id alone (scored with
+the online feature store's features for that id, which the answer returns with their origin).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from fastapi import APIRouter, Response
 
 from attrition.service.api.deps import PredictAccess
 from attrition.service.api.openapi import auth_responses, security_requirement
+from attrition.service.core.online_features import resolve_features
 from attrition.service.core.scoring import check_roles, score_employees
 from attrition.service.core.tokens import SCOPE_PREDICT
 from attrition.service.schemas import (
@@ -25,11 +30,24 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     **auth_responses(SCOPE_PREDICT),
     413: {"model": ErrorResponse, "description": "Body larger than the configured limit"},
     415: {"model": ErrorResponse, "description": "Body is not application/json"},
-    422: {"model": ErrorResponse, "description": "Invalid input; `detail` names the field"},
+    404: {
+        "model": ErrorResponse,
+        "description": "An employee_id sent alone that the online feature store does not know",
+    },
+    410: {
+        "model": ErrorResponse,
+        "description": "An employee_id sent alone of an employee who had left by the store's as-of date",
+    },
+    422: {
+        "model": ErrorResponse,
+        "description": "Invalid input, some but not all four features, or an employee_id alone while "
+        "this service has no online feature store (ATTRITION_ONLINE_FEATURES); `detail` names the field",
+    },
     503: {
         "model": ErrorResponse,
-        "description": "No model loaded and no batch score for the employee_id, or the audit store "
-        "cannot commit the prediction (fail closed: no answer goes out unaudited)",
+        "description": "No model loaded and no batch score for the employee_id; an employee_id alone "
+        "while the configured online feature store is not loaded; or the audit store cannot commit "
+        "the prediction (fail closed: no answer goes out unaudited)",
     },
 }
 
@@ -37,11 +55,20 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 async def _score(
     access: PredictAccess, employees: list[EmployeeFeatures], *, endpoint: str, batch: bool
 ) -> list[Prediction]:
-    """Roles checked against the model this request started with, then scored and audited."""
+    """Features looked up for ids sent alone, roles checked against the model this request started
+    with, then scored and audited. Without a model the batch scores answer by id: nothing to look up."""
     runtime = access.runtime
     state = runtime.current  # read once: a reload mid-request does not affect this request
+    resolved = resolve_features(
+        employees,
+        runtime.online,  # read once too: a whole batch is looked up in one store version
+        configured=runtime.settings.online_features is not None,
+        metrics=runtime.metrics,
+        batch=batch,
+        look_up=state is not None,
+    )
     if state is not None:
-        check_roles(state, employees, batch=batch)
+        check_roles(state, employees, batch=batch, resolved=resolved)
     return await score_employees(
         state=state,
         scores=runtime.scores,
@@ -51,6 +78,7 @@ async def _score(
         caller=access.caller.subject,
         employees=employees,
         endpoint=endpoint,
+        resolved=resolved,
     )
 
 
@@ -64,9 +92,12 @@ async def _score(
 async def predict(employee: EmployeeFeatures, access: PredictAccess) -> Response:
     """Live score from the verified model; batch score (source=batch) if no model is loaded.
 
-    The score depends only on age, job_role, monthly_income and years_at_company. `employee_id`
-    is echoed and audited, never looked up, so an id unknown to the roster still gets a 200 and
-    its score; it selects the nightly batch score only while no model is loaded.
+    The score depends only on age, job_role, monthly_income and years_at_company. Sent with them,
+    `employee_id` is echoed and audited, never looked up, so an id unknown to the roster still gets
+    a 200 and its score. Sent alone, the employee's current features are read from the online
+    feature store and scored; the answer returns them (`features`) with the store's table version
+    and as-of date. 404 if the store does not know the id, 410 if the employee has left. While no
+    model is loaded the id selects the nightly batch score either way.
     """
     predictions = await _score(access, [employee], endpoint="/predict", batch=False)
     # Prediction was validated when it was built; serialising it directly skips FastAPI's second
@@ -82,6 +113,7 @@ async def predict(employee: EmployeeFeatures, access: PredictAccess) -> Response
     summary=f"Attrition probabilities for 1 to {MAX_BATCH} employees",
 )
 async def predict_batch(request: BatchRequest, access: PredictAccess) -> BatchPrediction:
-    """All-or-nothing: one invalid employee makes the whole request a 422 naming its index."""
+    """All-or-nothing: one invalid employee (or one id the online store cannot answer) fails the
+    whole request, naming its index. Each item is all four features or an employee_id alone."""
     predictions = await _score(access, request.employees, endpoint="/predict/batch", batch=True)
     return BatchPrediction(predictions=predictions)
