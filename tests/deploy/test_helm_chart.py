@@ -242,6 +242,7 @@ def test_network_policy_denies_by_default_and_opens_only_declared_paths(
     [
         ({}, "image.tag is required"),
         ({"image": {"tag": TAG}, "vault": {"enabled": False}}, "existingSecret"),
+        ({"image": {"tag": TAG}, "onlineFeatures": {"enabled": True}}, "onlineFeatures.volumeClaim"),
     ],
 )
 def test_unsafe_values_are_refused_with_the_reason(
@@ -249,3 +250,21 @@ def test_unsafe_values_are_refused_with_the_reason(
 ) -> None:
     with pytest.raises(helm.HelmError, match=message):
         render(chart[0], values)
+
+
+def test_online_features_are_mounted_read_only_and_named_to_the_service(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    objects = rendered["online-features-values.yaml"]
+    pod = find(objects, "Deployment", API)["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["ATTRITION_ONLINE_FEATURES"] == "/var/lib/attrition-features/online.json.gz"
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "online-features")
+    assert mount == {"name": "online-features", "mountPath": "/var/lib/attrition-features", "readOnly": True}
+    volume = next(v for v in pod["volumes"] if v["name"] == "online-features")
+    assert volume["persistentVolumeClaim"] == {"claimName": "attrition-features", "readOnly": True}
+    # off by default: no variable, no volume
+    default = find(rendered["default-values.yaml"], "Deployment", API)["spec"]["template"]["spec"]
+    assert "ATTRITION_ONLINE_FEATURES" not in {item["name"] for item in default["containers"][0]["env"]}
+    assert "online-features" not in {v["name"] for v in default["volumes"]}
