@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-NUMERIC_FEATURES: list[str] = ["age", "monthly_income", "years_at_company"]
-CATEGORICAL_FEATURES: list[str] = ["job_role"]
-FEATURES: list[str] = ["age", "job_role", "monthly_income", "years_at_company"]
-TARGET = "attrition"
-COLUMNS: list[str] = [*FEATURES, TARGET]
+# The names live in attrition.columns (no numpy or pandas there, for the serving path); re-exported.
+from attrition.columns import CATEGORICAL_FEATURES as CATEGORICAL_FEATURES
+from attrition.columns import COLUMNS as COLUMNS
+from attrition.columns import FEATURES as FEATURES
+from attrition.columns import NUMERIC_FEATURES as NUMERIC_FEATURES
+from attrition.columns import TARGET as TARGET
 
 # The seed exercise seeds dataset version V with ``np.random.seed(1234 + V)``. Training data follows
 # that rule; every fresh labelled sample (the gate's rows, the simulator, the benchmarks) must avoid it.

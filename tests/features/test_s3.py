@@ -65,9 +65,9 @@ def test_an_s3_store_behaves_like_a_local_one(
     for store, name in ((s3_store, "s3"), (local, "local")):
         args = ["--store", store, "--as-of", "2024-02-29"]
         assert main(["training-set", *args, "--horizon", "12mo", "--out", str(tmp_path / f"{name}.csv")]) == 0
-        assert main(["materialize", *args, "--out", str(tmp_path / f"{name}.parquet")]) == 0
+        assert main(["materialize", *args, "--out", str(tmp_path / f"{name}.json.gz")]) == 0
     assert (tmp_path / "s3.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
-    assert (tmp_path / "s3.parquet").read_bytes() == (tmp_path / "local.parquet").read_bytes()
+    assert (tmp_path / "s3.json.gz").read_bytes() == (tmp_path / "local.json.gz").read_bytes()
     assert len((tmp_path / "s3.csv").read_text().splitlines()) > 500  # 2 snapshots of ~300
 
     # stage extract (dvc exp run -S data.source=hris -S data.store=s3://...) reads the same rows

@@ -76,13 +76,13 @@ def test_the_nightly_job_scores_every_active_employee_of_an_online_file(
     from datetime import date
 
     from attrition.features.materialize import materialize
-    from attrition.features.online import OnlineStore, online_parquet_bytes
+    from attrition.features.online import OnlineStore, online_file_bytes
     from tests.features.builders import fill_store, simulated
 
     store = str(tmp_path / "store")
     fill_store(store, simulated(200, 6, seed=5))
-    online = tmp_path / "online.parquet"
-    online.write_bytes(online_parquet_bytes(materialize(store, date(2023, 6, 30))))
+    online = tmp_path / "online.json.gz"
+    online.write_bytes(online_file_bytes(materialize(store, date(2023, 6, 30))))
     out = tmp_path / "batch_scores.csv"
     assert main(["--package", str(model_package), "--online", str(online), "--out", str(out)]) == 0
     scores = pd.read_csv(out, dtype={"employee_id": str, "model_version": str})
@@ -97,8 +97,8 @@ def test_the_nightly_job_scores_every_active_employee_of_an_online_file(
 def test_an_online_file_that_is_not_one_is_one_line(
     model_package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bogus = tmp_path / "online.parquet"
-    bogus.write_text("not parquet")
+    bogus = tmp_path / "online.json.gz"
+    bogus.write_text("not gzip")
     out = tmp_path / "batch_scores.csv"
     assert main(["--package", str(model_package), "--online", str(bogus), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()

@@ -1,5 +1,6 @@
 """Online feature files for the service tests, written the way `attrition features materialize` writes
-them (online_parquet_bytes, atomic replace). Imported explicitly by the tests (never through conftest).
+them (online_file_bytes: gzip-compressed JSON, atomic replace). Imported explicitly by the tests (never
+through conftest); needs neither pyarrow nor numpy, like the service that reads the files.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from attrition.features.online import ONLINE_SCHEMA, OnlineSnapshot, online_parquet_bytes
+from attrition.columns import FEATURES
+from attrition.features.online import OnlineSnapshot, online_file_bytes
 
 AS_OF = date(2024, 3, 31)
 # Active employees: roles every fixture package knows; Carla's tenure is implausible for her age.
@@ -20,7 +20,6 @@ ACTIVE: dict[str, dict[str, Any]] = {
     "E000003": {"age": 20, "job_role": "HR", "monthly_income": 2800.5, "years_at_company": 9},
 }
 TERMINATED: dict[str, date] = {"E000002": date(2024, 2, 20)}
-PLACEHOLDER = {"age": 40, "job_role": "Sales", "monthly_income": 1.0, "years_at_company": 1}
 
 
 def online_bytes(
@@ -31,13 +30,8 @@ def online_bytes(
     as_of: date = AS_OF,
 ) -> bytes:
     """A materialized file's bytes: the active rows, and the departed ones with their last date."""
-    ids = sorted({*active, *terminated})
-    rows = [
-        {**(active.get(i) or PLACEHOLDER), "employee_id": i, "termination_date": terminated.get(i)}
-        for i in ids
-    ]
-    table = pa.Table.from_pylist(rows, schema=ONLINE_SCHEMA)
-    return online_parquet_bytes(OnlineSnapshot(table, as_of, version, as_of))
+    rows = {i: [features[name] for name in FEATURES] for i, features in active.items() if i not in terminated}
+    return online_file_bytes(OnlineSnapshot(rows, dict(terminated), as_of, version, as_of))
 
 
 def replace_file(path: Path, data: bytes) -> None:

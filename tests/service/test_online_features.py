@@ -17,7 +17,7 @@ import pytest
 
 from attrition.dataset import FEATURES
 from attrition.features.materialize import materialize
-from attrition.features.online import online_parquet_bytes
+from attrition.features.online import online_file_bytes
 from attrition.features.training import training_set
 from tests.features.builders import fill_store, simulated
 from tests.support.service import bearer, make_token, serve_in_thread, settings_for
@@ -53,8 +53,8 @@ def served(
 ) -> Iterator[Any]:
     version, _ = training_rows
     tmp = tmp_path_factory.mktemp("parity-serve")
-    online = tmp / "online.parquet"
-    online.write_bytes(online_parquet_bytes(materialize(store, D, version)))
+    online = tmp / "online.json.gz"
+    online.write_bytes(online_file_bytes(materialize(store, D, version)))
     with serve_in_thread(settings_for(tmp, model_package, scores_csv, online_features=online)) as server:
         yield server
 

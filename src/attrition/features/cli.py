@@ -3,12 +3,13 @@
     attrition features refresh --store URI --hris hris_2024-01-31.csv --as-of 2024-01-31 [--backfill]
     attrition features training-set --store URI --as-of 2025-12-31 --horizon 12mo [--every 1mo]
         --out training.csv [--version N]
-    attrition features materialize --store URI --as-of 2025-12-31 --out online.parquet [--version N]
+    attrition features materialize --store URI --as-of 2025-12-31 --out online.json.gz [--version N]
     attrition features outcomes --store URI --as-of 2025-12-31 --horizon 12mo --out outcomes.csv
 
 URI is a folder or ``s3://bucket/prefix``; for S3 the credentials and endpoint come from
 AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION and
-AWS_ALLOW_HTTP. training-set also writes ``<out>.json``: the table version it read and its counts.
+AWS_ALLOW_HTTP. training-set also writes ``<out>.json``: the table version it read and its counts;
+materialize writes gzip-compressed JSON (the layout is in attrition.features.online).
 Outputs are written atomically. Exit 0 ok, 1 the store could not be read or written, 2 bad input
 (one line per problem on stderr; nothing written).
 """
@@ -27,7 +28,7 @@ from attrition.atomic import atomic_write_bytes, atomic_write_text
 from attrition.canonical_json import json_text
 from attrition.features.extract import ExtractError, read_extract
 from attrition.features.materialize import materialize
-from attrition.features.online import online_parquet_bytes
+from attrition.features.online import online_file_bytes
 from attrition.features.schema import (
     FeatureStoreError,
     error_line,
@@ -81,10 +82,9 @@ def run_training_set(args: argparse.Namespace) -> str:
 def run_materialize(args: argparse.Namespace) -> str:
     as_of = parse_date(args.as_of, "--as-of")
     snapshot = materialize(args.store, as_of, args.version, storage_options=storage_options(args.store))
-    atomic_write_bytes(args.out, online_parquet_bytes(snapshot))
-    active = snapshot.table["termination_date"].null_count
+    atomic_write_bytes(args.out, online_file_bytes(snapshot))
     return (
-        f"materialize: {active:,} active and {snapshot.table.num_rows - active:,} departed employees "
+        f"materialize: {len(snapshot.active):,} active and {len(snapshot.left):,} departed employees "
         f"as of {as_of} from table version {snapshot.table_version} -> {args.out}"
     )
 
@@ -125,10 +125,12 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="CSV path; <out>.json records the version")
     train.add_argument("--version", type=int, default=None, help=version_help)
     train.set_defaults(run=run_training_set)
-    online = commands.add_parser("materialize", help="current features of every employee, as Parquet")
+    online = commands.add_parser("materialize", help="current features of every employee, as gzipped JSON")
     online.add_argument("--store", required=True, help=store_help)
     online.add_argument("--as-of", required=True, help="the date features are computed at")
-    online.add_argument("--out", type=Path, required=True, help="Parquet file for OnlineStore.load")
+    online.add_argument(
+        "--out", type=Path, required=True, help="file for OnlineStore.load, e.g. online.json.gz"
+    )
     online.add_argument("--version", type=int, default=None, help=version_help)
     online.set_defaults(run=run_materialize)
     labels = commands.add_parser(

@@ -3,21 +3,36 @@
 Reads the table at one pinned version (the latest unless given). The state is the latest row with
 valid_from on or before the date, so a materialization as of a past date shows what the HRIS showed
 then; employees hired after the date are left out (unknown), those whose termination date is on or
-before it are kept as terminated.
+before it are kept as terminated. The features are computed on Arrow columns (a million rows in
+seconds) and handed to attrition.features.online as plain Python values, which it writes as JSON.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from attrition.columns import FEATURES
 from attrition.dataset import completed_years
-from attrition.features.online import ONLINE_SCHEMA, OnlineSnapshot
+from attrition.features.online import OnlineSnapshot
 from attrition.features.schema import FeatureStoreError
 from attrition.features.store import read_state, state_as_of_sql
+
+ONLINE_SCHEMA = pa.schema(
+    [
+        pa.field("employee_id", pa.string(), nullable=False),
+        pa.field("age", pa.int64(), nullable=False),
+        pa.field("job_role", pa.string(), nullable=False),
+        pa.field("monthly_income", pa.float64(), nullable=False),
+        pa.field("years_at_company", pa.int64(), nullable=False),
+        pa.field("termination_date", pa.date32(), nullable=True),  # null: active on the as-of date
+    ]
+)
 
 
 def current_rows(changes: pa.Table, as_of: date) -> pa.Table:
@@ -53,6 +68,19 @@ def online_table(state: pa.Table, as_of: date) -> pa.Table:
     )
 
 
+def snapshot_rows(table: pa.Table) -> tuple[dict[str, tuple[Any, ...]], dict[str, date]]:
+    """ONLINE_SCHEMA rows as an OnlineSnapshot's: active ids to their FEATURES values (Python ints,
+    str, float), departed ids to their termination date. Split in Arrow: no Python loop per row."""
+    departed = pc.is_valid(table["termination_date"])
+    active, left = table.filter(pc.invert(departed)), table.filter(departed)
+    features = zip(*(active[name].to_pylist() for name in FEATURES), strict=True)
+    return (
+        dict(zip(active["employee_id"].to_pylist(), features, strict=True)),
+        # through NumPy: datetime64[D].tolist() gives dates twenty times as fast as Arrow's to_pylist
+        dict(zip(left["employee_id"].to_pylist(), left["termination_date"].to_numpy().tolist(), strict=True)),
+    )
+
+
 def materialize(
     store_uri: str,
     as_of: date,
@@ -75,4 +103,5 @@ def materialize(
             f"{store_uri}: no employee is known as of {as_of} (table version {state.version}); "
             "allowed: a date on or after the first extract"
         )
-    return OnlineSnapshot(online_table(rows, as_of), as_of, state.version, state.latest_extract)
+    active, left = snapshot_rows(online_table(rows, as_of))
+    return OnlineSnapshot(active, left, as_of, state.version, state.latest_extract)

@@ -1,37 +1,55 @@
-"""The online store: one Parquet file of every employee's features as of a date, looked up in memory.
+"""The online store: one gzip-compressed JSON file of every employee's features as of a date, looked up
+in memory.
 
 `attrition features materialize` writes it (attrition.features.materialize); the service loads it once
 with :meth:`OnlineStore.load` and answers ``/predict`` by employee id with :meth:`OnlineStore.get`, a
 dict lookup. The file holds the active employees' model features (age and years_at_company computed
 at the as-of date) and the ids of those who left with their termination date, so a lookup can tell
-"left" from "never heard of"; its Parquet metadata names the as-of date and the Delta table version.
-This module needs pyarrow only (no deltalake, no DuckDB), so a serving image stays small.
+"left" from "never heard of", and it names the as-of date and the Delta table version it came from.
+
+The layout (``online.json.gz``): gzip (mtime 0, no file name) of one JSON document, keys sorted, no
+spaces, rows sorted by employee id, so equal snapshots give equal bytes::
+
+    {"active":{"age":[34,20],"employee_id":["E000001","E000003"],"job_role":["Sales","HR"],
+               "monthly_income":[5200.0,2800.5],"years_at_company":[4,9]},
+     "as_of":"2024-03-31","format":"attrition.online/1","latest_extract":"2024-03-31",
+     "left":{"employee_id":["E000002"],"termination_date":["2024-02-20"]},"table_version":7}
+
+Columns, not one object per employee: at a million employees Python parses them four times as fast
+(0.7 s against 2.6 s) and gzip makes them a fifth smaller. Ages and tenures are JSON integers, incomes
+floats written by repr (they read back exactly). The standard library reads it (gzip, json): the
+serving image has no pyarrow, numpy or pandas, and this module imports none of them.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
+import json
+import zlib
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from attrition.columns import FEATURES
 
-from attrition.dataset import FEATURES
-
-ONLINE_SCHEMA = pa.schema(
-    [
-        pa.field("employee_id", pa.string(), nullable=False),
-        pa.field("age", pa.int64(), nullable=False),
-        pa.field("job_role", pa.string(), nullable=False),
-        pa.field("monthly_income", pa.float64(), nullable=False),
-        pa.field("years_at_company", pa.int64(), nullable=False),
-        pa.field("termination_date", pa.date32(), nullable=True),  # null: active on the as-of date
-    ]
-)
-_AS_OF, _VERSION, _LATEST = b"attrition.as_of", b"attrition.table_version", b"attrition.latest_extract"
+FORMAT = "attrition.online/1"
+ID, ENDED = "employee_id", "termination_date"
+_KEYS = ("format", "as_of", "table_version", "latest_extract", "active", "left")
+# The JSON types a column may hold (bool is not an int here); an income written as an integer is read
+# as a float, the type the training set has.
+_TYPES: dict[str, frozenset[type]] = {
+    ID: frozenset({str}),
+    "age": frozenset({int}),
+    "job_role": frozenset({str}),
+    "monthly_income": frozenset({float, int}),
+    "years_at_company": frozenset({int}),
+}
+# At a million employees level 4 compresses in 0.6 s to 11.5 MB; 6 takes 2.5 s for 10.6 MB, 9 takes 9 s.
+_GZIP_LEVEL = 4
 
 
 class FeatureLookupError(LookupError):
@@ -55,25 +73,142 @@ class TerminatedEmployee(FeatureLookupError):  # noqa: N818 - likewise
 
 @dataclass(frozen=True)
 class OnlineSnapshot:
-    """What materialize computed: rows in ONLINE_SCHEMA, sorted by employee_id, and their origin."""
+    """What materialize computed: each active employee's FEATURES values (in FEATURES order), each
+    departed employee's termination date, and where they came from."""
 
-    table: pa.Table
+    active: Mapping[str, Sequence[Any]]
+    left: Mapping[str, date]
     as_of: date
     table_version: int
     latest_extract: date
 
 
-def online_parquet_bytes(snapshot: OnlineSnapshot) -> bytes:
-    """The online file's bytes: equal snapshots give equal bytes (no timestamps, one row group)."""
-    metadata = {
-        _AS_OF: snapshot.as_of.isoformat().encode(),
-        _VERSION: str(snapshot.table_version).encode(),
-        _LATEST: snapshot.latest_extract.isoformat().encode(),
+def online_file_bytes(snapshot: OnlineSnapshot) -> bytes:
+    """The online file's bytes: equal snapshots give equal bytes (sorted, gzip without a time; the
+    compressed bytes are zlib's, the same on every machine with the same zlib build).
+
+    ValueError for a NaN or infinite income: JSON has no such number, and no model input is one.
+    """
+    ids = sorted(snapshot.active)
+    rows = [snapshot.active[employee_id] for employee_id in ids]
+    left = sorted(snapshot.left)
+    document = {
+        "format": FORMAT,
+        "as_of": snapshot.as_of.isoformat(),
+        "table_version": snapshot.table_version,
+        "latest_extract": snapshot.latest_extract.isoformat(),
+        "active": {ID: ids, **{name: [row[k] for row in rows] for k, name in enumerate(FEATURES)}},
+        "left": {ID: left, ENDED: [snapshot.left[employee_id].isoformat() for employee_id in left]},
     }
-    table = snapshot.table.cast(ONLINE_SCHEMA).replace_schema_metadata(metadata)
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd", row_group_size=max(table.num_rows, 1))
+    # filename="" and mtime=0: the gzip header then holds nothing that differs between runs
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=_GZIP_LEVEL, mtime=0) as out:
+        out.write(text.encode())
     return buffer.getvalue()
+
+
+class OnlineFileError(ValueError):
+    """Content that is not an online file: one line, naming the file and what is wrong."""
+
+
+class CorruptOnlineFile(OnlineFileError):  # noqa: N818 - an OnlineFileError, named for its kind
+    """Bytes that are not gzip-compressed JSON at all: another format, cut short, or damaged."""
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a feature value")
+
+
+def _read_document(path: Path) -> dict[str, Any]:
+    """The file's JSON object with its keys checked; OSError if unreadable, OnlineFileError otherwise."""
+    with path.open("rb") as raw:  # FileNotFoundError and other OSErrors from opening go up as they are
+        data = raw.read()
+    if not data:
+        raise CorruptOnlineFile(f"{path}: empty file")
+    try:
+        text = gzip.decompress(data)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:  # not gzip, cut short, corrupt
+        raise CorruptOnlineFile(f"{path}: not a readable gzip file ({_first_line(error)})") from None
+    try:
+        document = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise CorruptOnlineFile(f"{path}: gzip, but not JSON inside ({_first_line(error)})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise OnlineFileError(
+            f"{path}: not an online feature file (attrition features materialize): no format {FORMAT!r}"
+        )
+    missing = [key for key in _KEYS if key not in document]
+    if missing:
+        raise OnlineFileError(f"{path}: not an online feature file: missing {', '.join(missing)}")
+    return document
+
+
+def _header(path: Path, document: dict[str, Any]) -> tuple[date, int, date]:
+    """as_of, table_version and latest_extract, checked."""
+    try:
+        as_of = date.fromisoformat(document["as_of"])
+        latest = date.fromisoformat(document["latest_extract"])
+    except (TypeError, ValueError):
+        raise OnlineFileError(f"{path}: as_of and latest_extract must be YYYY-MM-DD dates") from None
+    version = document["table_version"]
+    if type(version) is not int or version < 0:
+        raise OnlineFileError(f"{path}: table_version {version!r} is not a Delta table version")
+    return as_of, version, latest
+
+
+def _columns(path: Path, document: dict[str, Any], key: str, names: list[str]) -> dict[str, list[Any]]:
+    """document[key]: exactly `names`, lists of one length, ids unique and each column of its types."""
+    table = document[key]
+    if not isinstance(table, dict) or sorted(table) != sorted(names):
+        raise OnlineFileError(f"{path}: {key!r} must be an object of the columns {', '.join(names)}")
+    if (
+        not all(isinstance(column, list) for column in table.values())
+        or len(set(map(len, table.values()))) != 1
+    ):
+        raise OnlineFileError(f"{path}: {key!r}: the columns must be lists of one length")
+    ids: list[str] = table[ID]
+    for name in names:
+        allowed = _TYPES.get(name)
+        if allowed is not None and not set(map(type, table[name])) <= allowed:  # one pass, in C
+            row = next(row for row, value in enumerate(table[name]) if type(value) not in allowed)
+            who = f"employee {ids[row]!r}" if name != ID else f"row {row}"
+            raise OnlineFileError(
+                f"{path}: {key!r}: {who}: {name} {table[name][row]!r} is not "
+                f"{' or '.join(sorted(kind.__name__ for kind in allowed))}"
+            )
+    if len(set(ids)) != len(ids):
+        twice = next(employee_id for employee_id, count in Counter(ids).items() if count > 1)
+        raise OnlineFileError(f"{path}: {key!r}: employee {twice!r} appears twice")
+    return table
+
+
+def _active(path: Path, document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Feature dicts by id, each value of its feature's type (ints stay ints, income a float)."""
+    table = _columns(path, document, "active", [ID, *FEATURES])
+    if int in set(map(type, table["monthly_income"])):
+        table["monthly_income"] = [float(income) for income in table["monthly_income"]]
+    a, b, c, d = FEATURES  # a dict display per row: twice as fast as dict(zip(...)) at a million rows
+    rows = zip(table[ID], *(table[name] for name in FEATURES), strict=True)
+    return {employee_id: {a: w, b: x, c: y, d: z} for employee_id, w, x, y, z in rows}
+
+
+def _left(path: Path, document: dict[str, Any]) -> dict[str, date]:
+    """Termination dates by id."""
+    table = _columns(path, document, "left", [ID, ENDED])
+    left: dict[str, date] = {}
+    for employee_id, ended in zip(table[ID], table[ENDED], strict=True):
+        try:
+            left[employee_id] = date.fromisoformat(ended)
+        except (TypeError, ValueError):
+            raise OnlineFileError(
+                f"{path}: 'left': employee {employee_id!r}: termination_date {ended!r} is not YYYY-MM-DD"
+            ) from None
+    return left
 
 
 class OnlineStore:
@@ -95,28 +230,18 @@ class OnlineStore:
 
     @classmethod
     def load(cls, path: Path) -> OnlineStore:
-        """Read a materialized file (written by `attrition features materialize`)."""
-        table = pq.read_table(path)
-        metadata = table.schema.metadata or {}
-        missing = [key.decode() for key in (_AS_OF, _VERSION, _LATEST) if key not in metadata]
-        if missing or table.schema.names != ONLINE_SCHEMA.names:
-            raise ValueError(f"{path}: not an online feature file (attrition features materialize)")
-        columns = {name: table[name].to_pylist() for name in ONLINE_SCHEMA.names}
-        active: dict[str, dict[str, Any]] = {}
-        terminated: dict[str, date] = {}
-        for row, employee_id in enumerate(columns["employee_id"]):
-            ended = columns["termination_date"][row]
-            if ended is None:
-                active[employee_id] = {name: columns[name][row] for name in FEATURES}
-            else:
-                terminated[employee_id] = ended
-        return cls(
-            active,
-            terminated,
-            date.fromisoformat(metadata[_AS_OF].decode()),
-            int(metadata[_VERSION].decode()),
-            date.fromisoformat(metadata[_LATEST].decode()),
-        )
+        """Read a materialized file (written by `attrition features materialize`).
+
+        OSError (FileNotFoundError) when the file cannot be read; ValueError, one line naming the
+        file, when it is not an online file (not gzip, not JSON, another format, wrong keys or types).
+        """
+        document = _read_document(path)
+        as_of, version, latest = _header(path, document)
+        active, left = _active(path, document), _left(path, document)
+        if not active.keys().isdisjoint(left):
+            both = min(active.keys() & left.keys())
+            raise OnlineFileError(f"{path}: employee {both!r} is both active and departed")
+        return cls(active, left, as_of, version, latest)
 
     def get(self, employee_id: str) -> dict[str, Any]:
         """The model features of an active employee; UnknownEmployee or TerminatedEmployee if none."""

@@ -18,6 +18,7 @@ import pandas as pd
 from attrition.atomic import atomic_write_text
 from attrition.canonical_json import canonical_array
 from attrition.dataset import FEATURES, DatasetError, read_dataset
+from attrition.features.online import OnlineStore
 from attrition.modelpkg.artifact import PackageError, load_package
 from attrition.pipeline.stage import run_stage, stage_parser
 
@@ -64,14 +65,13 @@ def read_roster(data: Path | None, online: Path | None) -> tuple[pd.DataFrame, l
     if online is None:
         assert data is not None  # argparse requires one of the two
         return read_dataset(data, labelled=False), None
-    from attrition.features.online import OnlineStore  # pyarrow only when asked
-
     try:
         store = OnlineStore.load(online)
     except FileNotFoundError:
         raise DatasetError(f"--online {online}: file not found") from None
     except (OSError, ValueError) as error:
-        raise DatasetError(f"--online {online}: {str(error).splitlines()[0]}") from None
+        line = (str(error).splitlines() or [type(error).__name__])[0].removeprefix(f"{online}: ")
+        raise DatasetError(f"--online {online}: {line}") from None
     ids = store.active_ids()
     if not ids:
         raise DatasetError(f"--online {online}: no active employee as of {store.as_of}")

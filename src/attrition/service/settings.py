@@ -63,7 +63,7 @@ class ServiceSettings(BaseSettings):
     )
     online_features: Path | None = Field(
         None,
-        description="The online feature file `attrition features materialize` writes (Parquet): "
+        description="The online feature file `attrition features materialize` writes (gzipped JSON): "
         "/predict with an employee_id alone scores that employee's features from it. Unset: only "
         "requests that send all four features are scored live",
     )

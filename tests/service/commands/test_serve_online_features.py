@@ -30,7 +30,7 @@ def _eventually(probe: Callable[[], bool], what: str, log: Path) -> None:
 def test_a_served_process_follows_its_online_feature_file(
     model_package: Path, scores_csv: Path, tmp_path: Path
 ) -> None:
-    path = write_online(tmp_path / "online.parquet")
+    path = write_online(tmp_path / "online.json.gz")
     settings = settings_for(tmp_path, model_package, scores_csv)
     log = tmp_path / "serve.log"
     env = clean_env(ATTRITION_JWT_SECRET=SECRET, ATTRITION_ONLINE_FEATURES_INTERVAL_S="0.1")
@@ -47,7 +47,7 @@ def test_a_served_process_follows_its_online_feature_file(
         _eventually(lambda: client.get("/readyz").json()["online_features"]["table_version"] == 8, "v8", log)
         assert client.post("/predict", json={"employee_id": "E000001"}).json()["feature_table_version"] == 8
 
-        replace_file(path, b"not parquet at all")
+        replace_file(path, b"not gzip at all")
         proc.signal(signal.SIGHUP)  # a reload reads the file again as well
         _eventually(lambda: client.get("/readyz").json()["online_features"]["ok"] is False, "refusal", log)
         ready = client.get("/readyz")

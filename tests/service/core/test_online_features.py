@@ -4,6 +4,10 @@ memory, swapped on reload and when its file changes, the previous store kept whe
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -45,7 +49,7 @@ def _lookups(metrics: ServiceMetrics, outcome: str) -> float:
 
 @pytest.fixture
 def store(tmp_path: Path) -> OnlineStore:
-    return load_online_store(write_online(tmp_path / "online.parquet"))
+    return load_online_store(write_online(tmp_path / "online.json.gz"))
 
 
 def test_a_materialized_file_loads_with_its_origin(store: OnlineStore) -> None:
@@ -57,32 +61,81 @@ def test_a_materialized_file_loads_with_its_origin(store: OnlineStore) -> None:
     ("content", "public"),
     [
         (None, "the file does not exist"),
-        (b"PAR1", "not a readable Parquet file"),
-        (b"", "not a readable Parquet file"),
+        (b"PAR1", "not a readable gzip-compressed JSON file"),
+        (b"", "not a readable gzip-compressed JSON file"),
+        (online_bytes()[:-20], "not a readable gzip-compressed JSON file"),  # a copy cut short
+        (gzip.compress(b"<html>"), "not a readable gzip-compressed JSON file"),
     ],
 )
 def test_an_unreadable_file_has_a_public_reason_and_a_detail_for_the_log(
     tmp_path: Path, content: bytes | None, public: str
 ) -> None:
-    path = tmp_path / "online.parquet"
+    path = tmp_path / "online.json.gz"
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(OnlineFeaturesLoadError) as error:
         load_online_store(path)
     assert error.value.public == public
-    assert str(path) in str(error.value) and str(path) not in error.value.public
+    assert str(error.value).count(str(path)) == 1 and str(path) not in error.value.public
     assert "\n" not in str(error.value)
 
 
-def test_a_parquet_file_that_is_not_an_online_store_is_named_so(tmp_path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def test_a_directory_cannot_be_read(tmp_path: Path) -> None:
+    with pytest.raises(OnlineFeaturesLoadError) as error:
+        load_online_store(tmp_path)
+    assert error.value.public == "the file could not be read"
 
-    path = tmp_path / "other.parquet"
-    pq.write_table(pa.table({"employee_id": ["E1"], "age": [40]}), path)
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"employee_id": ["E1"], "age": [40]},  # JSON, gzip, but another file
+        {**json.loads(gzip.decompress(online_bytes())), "table_version": "seven"},
+        {**json.loads(gzip.decompress(online_bytes())), "left": {"employee_id": ["E2"]}},
+    ],
+)
+def test_a_json_gzip_file_that_is_not_an_online_file_is_named_so(
+    tmp_path: Path, document: dict[str, object]
+) -> None:
+    path = tmp_path / "other.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(document).encode()))
     with pytest.raises(OnlineFeaturesLoadError) as error:
         load_online_store(path)
     assert error.value.public == "not an online feature file (attrition features materialize)"
+    assert str(error.value).startswith(f"{path}: ") and str(error.value).count(str(path)) == 1
+    assert "\n" not in str(error.value)
+
+
+_WITHOUT_SCIENTIFIC_STACK = """
+import sys
+from pathlib import Path
+for name in ("pyarrow", "numpy", "pandas", "deltalake", "duckdb", "sklearn", "scipy"):
+    sys.modules[name] = None  # as in the serving image: importing any of them fails
+import attrition.service.app  # the service imports without them
+from attrition.service.core.online_features import load_online_store
+store = load_online_store(Path(sys.argv[1]))
+print(store.table_version, store.get("E000001"))
+from attrition.features.online import TerminatedEmployee
+try:
+    store.get("E000002")
+except TerminatedEmployee as error:
+    print(error.termination_date)
+"""
+
+
+def test_the_serving_image_reads_online_files_without_pyarrow_numpy_or_pandas(tmp_path: Path) -> None:
+    """The serving image installs none of them (deploy/docker/requirements-serve.txt): loading a file
+    and looking ids up must not import them."""
+    path = write_online(tmp_path / "online.json.gz")
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_SCIENTIFIC_STACK, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"7 {ACTIVE['E000001']}", "2024-02-20"]
 
 
 def test_sent_features_pass_through_and_ids_alone_are_looked_up(store: OnlineStore) -> None:
@@ -205,16 +258,16 @@ def _runtime(path: Path, loader: CountingLoader | None = None) -> ServiceRuntime
 
 
 def test_a_broken_file_at_start_up_leaves_no_store_and_the_reason(tmp_path: Path) -> None:
-    path = tmp_path / "online.parquet"
-    path.write_bytes(b"not parquet")
+    path = tmp_path / "online.json.gz"
+    path.write_bytes(b"not gzip")
     runtime = _runtime(path)
     runtime.start()
-    assert runtime.online is None and runtime.online_error == "not a readable Parquet file"
+    assert runtime.online is None and runtime.online_error == "not a readable gzip-compressed JSON file"
     assert runtime.metrics.registry.get_sample_value("attrition_online_features_loaded") == 0
 
 
 def test_a_reload_swaps_the_store_and_a_broken_file_keeps_the_previous_one(tmp_path: Path) -> None:
-    path = write_online(tmp_path / "online.parquet")
+    path = write_online(tmp_path / "online.json.gz")
     runtime = _runtime(path)
     runtime.start()
     first = runtime.online
@@ -223,9 +276,9 @@ def test_a_reload_swaps_the_store_and_a_broken_file_keeps_the_previous_one(tmp_p
     assert asyncio.run(runtime.reload_online_features("test")) is True
     assert runtime.online is not None and runtime.online.table_version == 8
     second = runtime.online
-    replace_file(path, b"PAR1 truncated")
+    replace_file(path, online_bytes()[:100])  # truncated
     assert asyncio.run(runtime.reload_online_features("test")) is False
-    assert runtime.online is second and runtime.online_error == "not a readable Parquet file"
+    assert runtime.online is second and runtime.online_error == "not a readable gzip-compressed JSON file"
     sample = runtime.metrics.registry.get_sample_value
     assert sample("attrition_online_features_table_version") == 8
     assert sample("attrition_online_features_reloads_total", {"outcome": "ok"}) == 1
@@ -233,7 +286,7 @@ def test_a_reload_swaps_the_store_and_a_broken_file_keeps_the_previous_one(tmp_p
 
 
 def test_the_watcher_loads_a_replaced_file_once(tmp_path: Path) -> None:
-    path = write_online(tmp_path / "online.parquet")
+    path = write_online(tmp_path / "online.json.gz")
     loader = CountingLoader()
     runtime = _runtime(path, loader)
     runtime.start()

@@ -9,8 +9,10 @@ no file is read per request.
 A by-id request that cannot be answered raises a LookupRefusedError whose subclass says why (the API
 answers 404, 410 or 503). Nothing here logs: the ids and features are employee data.
 
-attrition.features.online (pyarrow, and through attrition.dataset numpy and pandas) is imported only
-when a file is loaded: the service, and the serving image without those libraries, start without it.
+The file is gzip-compressed JSON that attrition.features.online reads with the standard library
+alone: the serving image, which has no pyarrow, numpy or pandas, loads it (tests/service/core/
+test_online_features.py runs a load with those imports blocked). The module is still imported only
+when a file is loaded, so a service without online features never imports it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 
 SETTING = "ATTRITION_ONLINE_FEATURES"
 NOT_LOADED = "no online feature store is loaded"
+NOT_GZIP_JSON = "not a readable gzip-compressed JSON file"
+NOT_ONLINE_FILE = "not an online feature file (attrition features materialize)"
 
 
 class OnlineFeaturesLoadError(Exception):
@@ -40,37 +44,33 @@ class OnlineFeaturesLoadError(Exception):
         self.public = public
 
 
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+def _detail(path: Path, error: BaseException) -> str:
+    """The log's line: the path, then the error's first line (without the path again)."""
+    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return f"{path}: {line.removeprefix(f'{path}: ')}"
 
 
 def load_online_store(path: Path) -> OnlineStore:
     """Read a materialized file; OnlineFeaturesLoadError (one line) for anything unreadable."""
-    try:
-        import pyarrow as pa
+    import gzip
+    import json
+    import zlib
 
-        from attrition.features.online import OnlineStore
-    except ImportError as error:
-        raise OnlineFeaturesLoadError(
-            f"{path}: reading online feature files needs {error.name or 'a library'} (pyarrow, numpy and "
-            "pandas), which this install does not have",
-            "this install cannot read online feature files",
-        ) from None
+    from attrition.features.online import CorruptOnlineFile, OnlineStore
+
     try:
         return OnlineStore.load(path)
     except FileNotFoundError:
         raise OnlineFeaturesLoadError(f"{path}: no such file", "the file does not exist") from None
+    # OnlineStore.load reports bad gzip or JSON as CorruptOnlineFile; the raw errors are named too so a
+    # change there cannot turn them into "could not be read" (BadGzipFile is an OSError) or a traceback.
+    except (CorruptOnlineFile, gzip.BadGzipFile, EOFError, zlib.error, json.JSONDecodeError) as error:
+        raise OnlineFeaturesLoadError(_detail(path, error), NOT_GZIP_JSON) from None
     except OSError as error:
         reason = error.strerror or str(error)
         raise OnlineFeaturesLoadError(f"{path}: {reason}", "the file could not be read") from None
-    except pa.ArrowException as error:  # before ValueError: ArrowInvalid is both
-        raise OnlineFeaturesLoadError(
-            f"{path}: {_first_line(error)}", "not a readable Parquet file"
-        ) from None
-    except (ValueError, KeyError, TypeError) as error:  # the wrong columns, metadata or dates
-        raise OnlineFeaturesLoadError(
-            f"{path}: {_first_line(error)}", "not an online feature file (attrition features materialize)"
-        ) from None
+    except (ValueError, KeyError, TypeError) as error:  # another format, missing keys, wrong types or dates
+        raise OnlineFeaturesLoadError(_detail(path, error), NOT_ONLINE_FILE) from None
 
 
 def file_stamp(path: Path) -> tuple[int, int, int] | None:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.online_files import ACTIVE, replace_file, write_online
+from tests.service.online_files import ACTIVE, online_bytes, replace_file, write_online
 from tests.support.service import (
     SAMPLE_EMPLOYEE,
     Server,
@@ -33,7 +33,7 @@ def online_server(
 ) -> Iterator[Server]:
     """A healthy server with the online store of tests/service/online_files.py (version 7)."""
     tmp = tmp_path_factory.mktemp("by-id")
-    path = write_online(tmp / "online.parquet")
+    path = write_online(tmp / "online.json.gz")
     with serve_in_thread(settings_for(tmp, model_package, scores_csv, online_features=path)) as server:
         yield server
 
@@ -184,7 +184,7 @@ def test_without_a_model_an_id_alone_still_gets_its_batch_score(scores_csv: Path
 def test_a_replaced_file_is_served_and_a_broken_one_keeps_the_previous_store(
     model_package: Path, scores_csv: Path, tmp_path: Path
 ) -> None:
-    path = write_online(tmp_path / "online.parquet")
+    path = write_online(tmp_path / "online.json.gz")
     settings = settings_for(
         tmp_path, model_package, scores_csv, online_features=path, online_features_interval_s=0.05
     )
@@ -205,14 +205,14 @@ def test_a_replaced_file_is_served_and_a_broken_one_keeps_the_previous_store(
         reply = client.post("/predict", json={"employee_id": "E000001"}).json()
         assert (reply["feature_table_version"], reply["features"]["monthly_income"]) == (8, 5600.0)
 
-        replace_file(path, b"PAR1 cut short by a failing copy")
+        replace_file(path, online_bytes(version=9)[:-20])  # cut short by a failing copy
         _eventually(lambda: client.get("/readyz").json()["online_features"]["ok"] is False, "the failed load")
         ready = client.get("/readyz")
         assert ready.status_code == 200  # still serving version 8: ready, and saying why the file was refused
         assert ready.json()["online_features"]["table_version"] == 8
         assert ready.json()["online_features"]["reason"] == (
-            "the online feature file could not be loaded: not a readable Parquet file; the previously "
-            "loaded store keeps serving"
+            "the online feature file could not be loaded: not a readable gzip-compressed JSON file; the "
+            "previously loaded store keeps serving"
         )
         assert str(tmp_path) not in ready.text  # the path is in the log only
         kept = client.post("/predict", json={"employee_id": "E000001"})
@@ -225,7 +225,7 @@ def test_a_replaced_file_is_served_and_a_broken_one_keeps_the_previous_store(
 def test_a_configured_store_that_never_loaded_is_not_ready_and_answers_503(
     model_package: Path, scores_csv: Path, tmp_path: Path, admin_token: str
 ) -> None:
-    path = tmp_path / "online.parquet"  # not materialized yet
+    path = tmp_path / "online.json.gz"  # not materialized yet
     settings = settings_for(tmp_path, model_package, scores_csv, online_features=path)
     with serve_in_thread(settings) as server, _client(server) as client:
         ready = client.get("/readyz")
