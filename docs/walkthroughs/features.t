@@ -20,5 +20,5 @@ The data path on a simulated company: an HRIS history, a Delta Lake feature stor
   employee_id,snapshot_date,age,job_role,monthly_income,years_at_company,attrition
   E000001,2023-01-31,57,Engineering,6963.78,8,0
   E000002,2023-01-31,45,HR,5098.79,18,0
-  $ attrition features materialize --store scratch/store --as-of 2025-12-31 --out scratch/online.parquet
-  materialize: 4,914 active and 2,969 departed employees as of 2025-12-31 from table version 35 -> scratch/online.parquet
+  $ attrition features materialize --store scratch/store --as-of 2025-12-31 --out scratch/online.json.gz
+  materialize: 4,914 active and 2,969 departed employees as of 2025-12-31 from table version 35 -> scratch/online.json.gz

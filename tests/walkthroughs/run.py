@@ -43,7 +43,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "registry": ("registry.t",),
     "monitoring": ("monitoring.t",),
     "remotes": ("remotes.t",),
-    "features": ("features.t",),
+    "features": ("features.t", "datapath.t"),
 }
 
 
