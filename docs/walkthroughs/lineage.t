@@ -5,11 +5,12 @@ Lineage of the workspace's model and of a revision (the last commit that changed
   model version   v3-6af8d185a68d
   dataset         version 3, 800 rows, md5 7746c79dafe141387f4379bff616300c
   code (train)    sha256 * (glob)
-  params          {"evalset": {"n_samples": 150000, "seed_base": 5000000}, *, "version": 3} (glob)
+  params          {"data": {"as_of": null, *, "version": 3} (glob)
   metrics         roc_auc 0.8241 precision 0.323 recall 0.778 at threshold 0.1774
   package md5     *.dir (glob)
   recorded by     * (glob)
   built (evalset ) * on * in *s at commit * (glob)
+  built (extract ) * on * in *s at commit * (glob)
   built (generate) * on * in *s at commit * (glob)
   built (package ) * on * in *s at commit * (glob)
   built (score   ) * on * in *s at commit * (glob)
@@ -19,7 +20,7 @@ Lineage of the workspace's model and of a revision (the last commit that changed
   model version   v3-6af8d185a68d
   dataset         version 3, 800 rows, md5 7746c79dafe141387f4379bff616300c
   code (train)    sha256 * (glob)
-  params          {"evalset": {"n_samples": 150000, "seed_base": 5000000}, *, "version": 3} (glob)
+  params          {"data": {"as_of": null, *, "version": 3} (glob)
   metrics         roc_auc 0.8241 precision 0.323 recall 0.778 at threshold 0.1774
   package md5     *.dir (glob)
   recorded by     * (glob)

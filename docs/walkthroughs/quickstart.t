@@ -8,17 +8,21 @@ Quick start: `make repro` on a fresh clone rebuilds everything and leaves git st
   [>] attrition\ generate\ \-\-params\ params\.yaml\ \-\-out\ data/employee_attrition_v3\.csv\ \-\-run\-record\ models/\.runs/generate\.json (re)
   generate: 800 rows of dataset version 3 -> data/employee_attrition_v3.csv
   
+  Running stage 'extract':
+  [>] attrition\ extract\ \-\-params\ params\.yaml\ \-\-run\-record\ models/\.runs/extract\.json\ \-\-seed\-data\ data/employee_attrition_v3\.csv\ \-\-out\ data/training_rows\.csv\ \-\-record\ data/training_rows\.json (re)
+  extract: 800 rows (137 left) from dataset version 3 -> data/training_rows.csv
+  
   Running stage 'train':
-  [>] attrition\ train\ \-\-params\ params\.yaml\ \-\-run\-record\ models/\.runs/train\.json\ \-\-data\ data/employee_attrition_v3\.csv\ \-\-model\ models/model\.joblib\ \-\-record\ models/train\.json (re)
+  [>] attrition\ train\ \-\-params\ params\.yaml\ \-\-run\-record\ models/\.runs/train\.json\ \-\-data\ data/training_rows\.csv\ \-\-model\ models/model\.joblib\ \-\-record\ models/train\.json (re)
   train: hgb {'l2_regularization': 1.0, 'learning_rate': 0.05, 'max_depth': 2, 'max_iter': 60, 'min_samples_leaf': 20} columns ['job_role', 'monthly_income', 'years_at_company'] (dropped ['age']) calibration isotonic (6 knots) cv roc_auc 0.7833±0.0544 threshold 0.1774 in *s -> models/model.joblib (glob)
   
   Stage 'evaluate' didn't change, skipping
   Running stage 'evalset':
-  [>] attrition\ evalset\ \-\-params\ params\.yaml\ \-\-run\-record\ models/\.runs/evalset\.json\ \-\-data\ data/employee_attrition_v3\.csv\ \-\-out\ data/evalset_v3\.csv (re)
+  [>] attrition\ evalset\ \-\-params\ params\.yaml\ \-\-run\-record\ models/\.runs/evalset\.json\ \-\-data\ data/training_rows\.csv\ \-\-out\ data/evalset_v3\.csv (re)
   evalset: 150160 rows of dataset version 3 (160 hold-out, 150000 fresh, 25902 positives) -> data/evalset_v3.csv
   
   Running stage 'package':
-  [>] attrition\ package\ \-\-params\ params\.yaml\ \-\-run\-record\ models/\.runs/package\.json\ \-\-data\ data/employee_attrition_v3\.csv\ \-\-model\ models/model\.joblib\ \-\-record\ models/train\.json\ \-\-metrics\ metrics/evaluation\.json\ \-\-evalset\ data/evalset_v3\.csv\ \-\-out\ models/attrition\-model (re)
+  [>] attrition\ package\ \-\-params\ params\.yaml\ \-\-run\-record\ models/\.runs/package\.json\ \-\-data\ data/training_rows\.csv\ \-\-extract\ data/training_rows\.json\ \-\-model\ models/model\.joblib\ \-\-record\ models/train\.json\ \-\-metrics\ metrics/evaluation\.json\ \-\-evalset\ data/evalset_v3\.csv\ \-\-out\ models/attrition\-model (re)
   package: v3-6af8d185a68d -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
   
   Running stage 'score':
