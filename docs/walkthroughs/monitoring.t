@@ -5,6 +5,7 @@ standing in for the team's, and the default DVC remote. Production is the defaul
   $ git init -q --bare ~/attrition-origin.git && git remote set-url origin ~/attrition-origin.git
   $ dvc exp run -q -S evalset.n_samples=20000 -S gate.bootstrap.n=400
   generate: 800 rows of dataset version 3 -> data/employee_attrition_v3.csv
+  extract: 800 rows (137 left) from dataset version 3 -> data/training_rows.csv
   train: hgb {'l2_regularization': 1.0, 'learning_rate': 0.05, 'max_depth': 2, 'max_iter': 60, 'min_samples_leaf': 20} columns ['job_role', 'monthly_income', 'years_at_company'] (dropped ['age']) calibration isotonic (6 knots) cv roc_auc 0.7833±0.0544 threshold 0.1774 in *s -> models/model.joblib (glob)
   evalset: 20160 rows of dataset version 3 (160 hold-out, 20000 fresh, 3349 positives) -> data/evalset_v3.csv
   package: v3-6af8d185a68d -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
@@ -54,6 +55,7 @@ per-stage lines left out); the gate judges the candidate.
   dvc exp run -S version=8
   Reproducing experiment '*' (glob)
   generate: 800 rows of dataset version 8 -> data/employee_attrition_v8.csv
+  extract: 800 rows (108 left) from dataset version 8 -> data/training_rows.csv
   train: hgb {'l2_regularization': 1.0, 'learning_rate': 0.05, 'max_depth': 2, 'max_iter': 60, 'min_samples_leaf': 20} columns ['job_role', 'years_at_company'] (dropped ['monthly_income', 'age']) calibration isotonic (8 knots) cv roc_auc 0.8200±0.0306 threshold 0.2380 in *s -> models/model.joblib (glob)
   evaluate: hold-out roc_auc 0.8277 precision 0.275 recall 0.864 at threshold 0.2380 -> metrics
   evalset: 20160 rows of dataset version 8 (160 hold-out, 20000 fresh, 2709 positives) -> data/evalset_v8.csv
@@ -76,7 +78,7 @@ per-stage lines left out); the gate judges the candidate.
   params.yaml
   == 4/6 push code and outputs
   dvc push
-  13 files pushed
+  14 files pushed
   == 5/6 propose
   attrition registry propose
   propose: registered v1.1.0 of attrition-model at HEAD and assigned staging
@@ -103,7 +105,7 @@ per-stage lines left out); the gate judges the candidate.
   Retrain on dataset version 8 (make retrain)
   
    data/.gitignore                            |   1 +
-   dvc.lock                                   | 132 ++++++++++++-------------
+   dvc.lock                                   | 134 ++++++++++++-------------
    metrics/evaluation.json                    | 106 ++++++++++----------
    metrics/metrics.json                       |  10 +-
    metrics/plots/custom/calibration.json      |  38 +++----
@@ -111,7 +113,7 @@ per-stage lines left out); the gate judges the candidate.
    metrics/plots/custom/precision_recall.json | 324 +++++++++---------------------------------------------------
    metrics/plots/custom/roc.json              | 399 ++++++++++++--------------------------------------------------------------
    params.yaml                                |   2 +-
-   9 files changed, 252 insertions(+), 768 deletions(-)
+   9 files changed, 253 insertions(+), 769 deletions(-)
   $ attrition registry show
   version  stages   model_version    data  roc_auc  precision  recall  registered           commit
   v1.1.0   staging  v8-ded79099456c  v8    0.828    0.275      0.864   * (glob)
@@ -121,7 +123,7 @@ per-stage lines left out); the gate judges the candidate.
   $ curl -s -H "Authorization: Bearer $(cat scratch/token)" -H 'content-type: application/json' \
   >   -d '{"age": 29, "job_role": "Sales", "monthly_income": 3500, "years_at_company": 1}' \
   >   http://127.0.0.1:18434/predict; echo
-  {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473,"model_version":"v3-6af8d185a68d","source":"model","employee_id":null,"prediction_id":"*","warnings":[]} (glob)
+  {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473,"model_version":"v3-6af8d185a68d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null} (glob)
   $ grep -E '^attrition_monitor_(psi|verdict)\{.*monthly_income.*window="1d"' scratch/monitor.prom
   attrition_monitor_verdict{check="drift",subject="monthly_income",verdict="ok",window="1d"} 0.0
   attrition_monitor_verdict{check="drift",subject="monthly_income",verdict="alert",window="1d"} 1.0

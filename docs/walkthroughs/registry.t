@@ -5,6 +5,7 @@ Scratch files go to scratch/ (git-ignored). Production starts from the seed's lo
   $ git init -q --bare ~/attrition-origin.git && git remote set-url origin ~/attrition-origin.git
   $ dvc exp run -q -S train.model=logreg -S train.selection.method=none
   generate: 800 rows of dataset version 3 -> data/employee_attrition_v3.csv
+  extract: 800 rows (137 left) from dataset version 3 -> data/training_rows.csv
   train: logreg {'C': 1.0} columns ['age', 'job_role', 'monthly_income', 'years_at_company'] (dropped none) calibration isotonic (12 knots) cv roc_auc 0.7399±0.0727 threshold 0.1986 in *s -> models/model.joblib (glob)
   evaluate: hold-out roc_auc 0.7613 precision 0.262 recall 0.630 at threshold 0.1986 -> metrics
   evalset: 150160 rows of dataset version 3 (160 hold-out, 150000 fresh, 25902 positives) -> data/evalset_v3.csv
@@ -31,7 +32,7 @@ Scratch files go to scratch/ (git-ignored). Production starts from the seed's lo
   >   -d '{"age": 29, "job_role": "Sales", "monthly_income": 3500, "years_at_company": 1}' \
   >   http://127.0.0.1:18433/predict; echo; }
   $ predict
-  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986230894,"model_version":"v3-cb060fd07a2d","source":"model","employee_id":null,"prediction_id":"*","warnings":[]} (glob)
+  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986230894,"model_version":"v3-cb060fd07a2d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null} (glob)
 
 The weekly job for dataset version 4 (DVC's per-stage lines left out):
 
@@ -43,6 +44,7 @@ The weekly job for dataset version 4 (DVC's per-stage lines left out):
   dvc exp run -S version=4
   Reproducing experiment '*' (glob)
   generate: 800 rows of dataset version 4 -> data/employee_attrition_v4.csv
+  extract: 800 rows (119 left) from dataset version 4 -> data/training_rows.csv
   train: logreg {'C': 1.0} columns ['age', 'job_role', 'monthly_income', 'years_at_company'] (dropped none) calibration isotonic (10 knots) cv roc_auc 0.7275±0.0464 threshold 0.1415 in *s -> models/model.joblib (glob)
   evaluate: hold-out roc_auc 0.7479 precision 0.254 recall 0.708 at threshold 0.1415 -> metrics
   evalset: 150160 rows of dataset version 4 (160 hold-out, 150000 fresh, 23932 positives) -> data/evalset_v4.csv
@@ -65,7 +67,7 @@ The weekly job for dataset version 4 (DVC's per-stage lines left out):
   params.yaml
   == 4/6 push code and outputs
   dvc push
-  13 files pushed
+  14 files pushed
   == 5/6 propose
   attrition registry propose
   propose: registered v1.1.0 of attrition-model at HEAD and assigned staging
@@ -108,7 +110,7 @@ The champion (gradient boosting, column selection: the defaults) on dataset vers
   deploy: prod is v1.2.0 (model v3-6af8d185a68d) -> scratch/serving/current (was releases/v3-cb060fd07a2d-????????) (glob)
   deploy: service reloaded, now serving v3-6af8d185a68d
   $ predict
-  {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473,"model_version":"v3-6af8d185a68d","source":"model","employee_id":null,"prediction_id":"*","warnings":[]} (glob)
+  {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473,"model_version":"v3-6af8d185a68d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null} (glob)
 
 Rollback, then deploy by SIGHUP:
 
@@ -118,7 +120,7 @@ Rollback, then deploy by SIGHUP:
   deploy: prod is v1.0.0 (model v3-cb060fd07a2d) -> scratch/serving/current (was releases/v3-6af8d185a68d-????????) (glob)
   deploy: sent SIGHUP to *; its reload verifies and keeps the old model on failure (glob)
   $ sleep 2; predict
-  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986230894,"model_version":"v3-cb060fd07a2d","source":"model","employee_id":null,"prediction_id":"*","warnings":[]} (glob)
+  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986230894,"model_version":"v3-cb060fd07a2d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null} (glob)
   $ attrition registry show
   version  stages   model_version    data  roc_auc  precision  recall  registered           commit
   v1.2.0   staging  v3-6af8d185a68d  v3    0.824    0.323      0.778   * (glob)
