@@ -126,10 +126,13 @@ def test_a_candidate_trained_on_shuffled_labels_fails(world: dict[str, Path]) ->
     work = world["root"] / "shuffled"
     (work / "data").mkdir(parents=True)
     shutil.copy(world["repo"] / "params.yaml", work / "params.yaml")
-    data = "data/employee_attrition_v3.csv"
-    frame = pd.read_csv(world["repo"] / data)
+    seed_data = "data/employee_attrition_v3.csv"
+    data, extract = "data/training_rows.csv", "data/training_rows.json"  # stage extract's outputs
+    frame = pd.read_csv(world["repo"] / seed_data)
     frame["attrition"] = frame["attrition"].sample(frac=1.0, random_state=0).to_numpy()
-    frame.to_csv(work / data, index=False)
+    frame.to_csv(work / seed_data, index=False)
+    rows = ["--seed-data", seed_data, "--out", data, "--record", extract]
+    run([*PY, "attrition.pipeline.extract", "--params", "params.yaml", *rows], work)
     common = [
         "--params",
         "params.yaml",
@@ -158,6 +161,8 @@ def test_a_candidate_trained_on_shuffled_labels_fails(world: dict[str, Path]) ->
             *PY,
             "attrition.pipeline.package",
             *common,
+            "--extract",
+            extract,
             "--metrics",
             "metrics/evaluation.json",
             "--evalset",

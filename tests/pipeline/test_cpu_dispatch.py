@@ -35,7 +35,7 @@ from tests.conftest import REPO_ROOT, stage_env
 pytestmark = pytest.mark.dvc
 
 # dvc.yaml's stages in an order that runs each after what it reads.
-STAGES = ("generate", "train", "evaluate", "evalset", "package", "score")
+STAGES = ("generate", "extract", "train", "evaluate", "evalset", "package", "score")  # dvc.yaml order
 EVALSET_ROWS = 3000  # params.yaml's 150,000 only slow the package stage; the code paths are the same
 OPENBLAS_CORES = {"x86_64": ("Haswell", "Nehalem"), "aarch64": ("NEOVERSEN1", "ARMV8")}
 # OpenMP threads (HistGradientBoosting's) per imitation: one, and more than this machine's two cores.
