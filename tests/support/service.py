@@ -17,7 +17,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ import httpx
 import jwt
 import uvicorn
 
+from attrition.audit.errors import AuditUnavailableError
+from attrition.audit.records import PredictionRow
+from attrition.audit.writer import StoreHealth
 from attrition.modelpkg.artifact import seal
 from attrition.service.app import create_app
 from attrition.service.commands.serve import server_options
@@ -325,3 +329,34 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+class ListAudit:
+    """An audit sink that commits rows to a list, or refuses them like a store failing closed."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.records: list[PredictionRow] = []
+        self.refuse = refuse
+
+    def start(self) -> None:
+        pass
+
+    async def record(self, rows: Sequence[PredictionRow]) -> None:
+        if self.refuse:
+            raise AuditUnavailableError("audit store failing for 11.0 s (bound 10 s): connection refused")
+        self.records.extend(rows)
+
+    def health(self) -> StoreHealth:
+        return StoreHealth(not self.refuse, "down" if self.refuse else None, "memory", 0)
+
+    def request_purge(self, older_than_s: float) -> Future[int]:
+        done: Future[int] = Future()
+        done.set_result(0)
+        return done
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def engine(self) -> object:
+        raise NotImplementedError

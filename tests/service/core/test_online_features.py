@@ -9,15 +9,11 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from attrition.audit.records import PredictionRow
-from attrition.audit.writer import StoreHealth
 from attrition.features.online import OnlineStore
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelLoadError, ModelState
@@ -34,7 +30,7 @@ from attrition.service.core.runtime import ServiceRuntime
 from attrition.service.schemas import EmployeeFeatures
 from attrition.service.settings import ServiceSettings
 from tests.service.online_files import ACTIVE, AS_OF, online_bytes, replace_file, write_online
-from tests.support.service import SAMPLE_EMPLOYEE, SECRET
+from tests.support.service import SAMPLE_EMPLOYEE, SECRET, ListAudit
 
 LOOKUP_P99_BOUND_S = 0.002  # the issue's budget for the lookup inside the service
 
@@ -199,31 +195,6 @@ def test_the_lookup_p99_is_far_below_two_milliseconds() -> None:
 
 
 # --- the runtime: load at start-up, reload, watch the file ----------------------------------------------
-class NullAudit:
-    """An audit sink that commits nothing (these tests make no predictions)."""
-
-    def start(self) -> None:
-        pass
-
-    async def record(self, rows: Sequence[PredictionRow]) -> None:
-        pass
-
-    def health(self) -> StoreHealth:
-        return StoreHealth(True, None, "memory", 0)
-
-    def request_purge(self, older_than_s: float) -> Future[int]:
-        done: Future[int] = Future()
-        done.set_result(0)
-        return done
-
-    def close(self) -> None:
-        pass
-
-    @property
-    def engine(self) -> object:
-        raise NotImplementedError
-
-
 def _no_model(path: Path) -> ModelState:
     raise ModelLoadError("no package in these tests")
 
@@ -250,7 +221,7 @@ def _runtime(path: Path, loader: CountingLoader | None = None) -> ServiceRuntime
     return ServiceRuntime(
         settings,
         metrics=ServiceMetrics(),
-        audit=NullAudit(),
+        audit=ListAudit(),
         verifier_factory=lambda: None,
         model_loader=_no_model,
         online_loader=loader or load_online_store,

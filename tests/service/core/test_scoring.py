@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from concurrent.futures import Future
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,6 @@ from typing import Any
 import pytest
 
 from attrition.audit.errors import AuditUnavailableError
-from attrition.audit.records import PredictionRow
-from attrition.audit.writer import StoreHealth
 from attrition.modelpkg.scorer import Row
 from attrition.service.core.batch_scores import BatchScoreRow, BatchScores
 from attrition.service.core.metrics import ServiceMetrics
@@ -27,38 +24,7 @@ from attrition.service.core.scoring import (
     score_employees,
 )
 from attrition.service.schemas import EmployeeFeatures
-from tests.support.service import SAMPLE_EMPLOYEE
-
-
-class ListAudit:
-    """An audit sink that commits rows to a list, or refuses them like a store failing closed."""
-
-    def __init__(self, refuse: bool = False) -> None:
-        self.records: list[PredictionRow] = []
-        self.refuse = refuse
-
-    def start(self) -> None:
-        pass
-
-    async def record(self, rows: Sequence[PredictionRow]) -> None:
-        if self.refuse:
-            raise AuditUnavailableError("audit store failing for 11.0 s (bound 10 s): connection refused")
-        self.records.extend(rows)
-
-    def health(self) -> StoreHealth:
-        return StoreHealth(not self.refuse, "down" if self.refuse else None, "memory", 0)
-
-    def request_purge(self, older_than_s: float) -> Future[int]:
-        done: Future[int] = Future()
-        done.set_result(0)
-        return done
-
-    def close(self) -> None:
-        pass
-
-    @property
-    def engine(self) -> object:
-        raise NotImplementedError
+from tests.support.service import SAMPLE_EMPLOYEE, ListAudit
 
 
 class AgeScorer:
