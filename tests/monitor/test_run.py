@@ -178,3 +178,48 @@ def test_the_store_comes_from_the_services_variable_or_its_file(
     monkeypatch.setenv("ATTRITION_AUDIT_DB_FILE", str(url_file))
     assert main([*args, "--params", "params.yaml"]) == 0
     assert json.loads(out.read_text())["counts"]["employees_predicted"] == 600
+
+
+def test_a_past_now_judges_only_the_rows_before_it_and_a_rerun_repeats_it(
+    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--now is a scheduler's logical date: version-8 traffic 30 days ago drifts and decays as of then;
+    version-3 traffic since (after --now) stays out; the same --now again gives the same checks."""
+    loaded = load_package(package)
+    then = time.time() - 30 * 86400
+    rows = []
+    for version, seed, ts in ((8, 81, then - 60), (3, 82, time.time() - 60)):
+        frame = draw_population(version, 2000, seed)
+        probabilities = loaded.model.predict_proba(frame[FEATURES])[:, 1]
+        rows += audited_rows(
+            frame,
+            probabilities,
+            model_version=loaded.model_version,
+            threshold=loaded.decision_threshold,
+            ts=ts,
+        )
+        if version == 8:
+            outcomes = tmp_path / "outcomes.csv"
+            outcomes.write_text(outcomes_csv(frame, datetime.fromtimestamp(then, UTC)))
+    db = tmp_path / "audit.sqlite"
+    write_store(str(db), rows)
+    as_of = datetime.fromtimestamp(then, UTC).isoformat(timespec="seconds")
+
+    code, first, _ = _run(package, db, outcomes, tmp_path, "--now", as_of)
+    assert first["as_of"] == as_of
+    assert first["counts"]["employees_predicted"] == 2000  # the 2,000 version-3 rows came after --now
+    assert _verdicts(first)[("drift", "monthly_income", "1d")] == "alert"
+    assert first["summary"]["decay"] == "alert" and code == 1
+    _, again, _ = _run(package, db, outcomes, tmp_path, "--now", as_of)
+    assert again["checks"] == first["checks"] and again["counts"] == first["counts"]
+
+    _, today, _ = _run(package, db, outcomes, tmp_path)  # now: only the version-3 rows are recent
+    assert _verdicts(today)[("drift", "monthly_income", "1d")] == "ok"
+    # both populations are within the 90-day labelled window; the outcomes label the version-8 ones
+    assert today["counts"]["employees_predicted"] == 4000 and today["counts"]["joined"] == 2000
+
+    capsys.readouterr()
+    code, document, prom = _run(package, db, outcomes, tmp_path / "bad", "--now", "yesterday")
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: --now 'yesterday' is not an ISO 8601 time")
+    assert err.count("\n") == 1 and document == {} and prom == ""

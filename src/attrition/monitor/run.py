@@ -48,6 +48,7 @@ def monitor(
     since_s = duration_seconds(since)
     horizon = max(since_s, *(duration_seconds(w) for w in monitor_params.drift.windows))
     predictions = read_predictions(predictions_url, now - horizon)
+    predictions = predictions[predictions["ts"] <= now]  # a past --now never sees what came after it
     outcomes = read_outcomes(outcomes_path)
     results = drift_checks(
         reference, predictions, now=now, model_version=model_version, params=monitor_params
@@ -90,6 +91,19 @@ def audit_db_from_environ(environ: Mapping[str, str]) -> str:
     return found[0]
 
 
+def parse_now(text: str | None) -> float:
+    """--now as unix time: an ISO 8601 time (no zone: UTC), or the current time when not given."""
+    if text is None:
+        return time.time()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"--now {text!r} is not an ISO 8601 time; allowed: e.g. 2025-12-31T06:30:00+00:00"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="attrition monitor", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -109,10 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--on-decay", help="command to run when decay is confirmed, e.g. 'make retrain VERSION=8'"
     )
+    parser.add_argument(
+        "--now",
+        help="judge as of this ISO 8601 time instead of the current one (a scheduler's logical date: "
+        "a re-run of a past date reads the same rows); predictions after it are left out",
+    )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_args(argv)
-    now = time.time()
     try:
+        now = parse_now(args.now)
         params = load_params(args.params)
         since = args.since or params.monitor.labelled_since
         try:
@@ -144,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     finished = time.time()
     document = {
         "generated_at": datetime.fromtimestamp(finished, UTC).isoformat(timespec="seconds"),
+        "as_of": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
         "package": {"path": str(args.package), "model_version": model_version},
         "baseline_source": reference.baseline_source,
         "labelled_since": since,
