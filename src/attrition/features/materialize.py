@@ -21,7 +21,7 @@ from attrition.columns import FEATURES
 from attrition.dataset import completed_years
 from attrition.features.online import OnlineSnapshot
 from attrition.features.schema import FeatureStoreError
-from attrition.features.store import read_state, state_as_of_sql
+from attrition.features.store import read_filled_state, state_as_of_sql
 
 ONLINE_SCHEMA = pa.schema(
     [
@@ -92,11 +92,7 @@ def materialize(
     Raises FeatureStoreError when the store has no table, the version is unknown, or nobody is
     employed as of `as_of` in it.
     """
-    state = read_state(store_uri, table_version, storage_options)
-    if state.version is None or state.latest_extract is None:
-        raise FeatureStoreError(
-            f"{store_uri}: no feature table yet; allowed: a store `attrition features refresh` has filled"
-        )
+    state = read_filled_state(store_uri, table_version, storage_options)
     rows = current_rows(state.changes, as_of)
     if rows.num_rows == 0:
         raise FeatureStoreError(

@@ -88,6 +88,28 @@ def read_state(
     return table_state(open_table(store_uri, version, storage_options))
 
 
+@dataclass(frozen=True)
+class FilledState:
+    """A store that has a table: its change rows, version and latest extract, none of them missing."""
+
+    changes: pa.Table
+    version: int
+    latest_extract: date
+
+
+def read_filled_state(
+    store_uri: str, version: int | None = None, storage_options: dict[str, str] | None = None
+) -> FilledState:
+    """:func:`read_state` for readers that need data (training sets, the online file): a store with no
+    table yet is a FeatureStoreError saying how to fill it."""
+    state = read_state(store_uri, version, storage_options)
+    if state.version is None or state.latest_extract is None:
+        raise FeatureStoreError(
+            f"{store_uri}: no feature table yet; allowed: a store `attrition features refresh` has filled"
+        )
+    return FilledState(state.changes, state.version, state.latest_extract)
+
+
 def table_state(table: DeltaTable | None) -> StoreState:
     """:func:`read_state` of a table already opened (None: no table yet)."""
     if table is None:

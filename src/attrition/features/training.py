@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from attrition.dataset import FEATURES, TARGET, completed_years
 from attrition.features.schema import FeatureStoreError, add_months
-from attrition.features.store import StoreState, read_state
+from attrition.features.store import FilledState, read_filled_state
 
 COLUMNS: list[str] = ["employee_id", "snapshot_date", *FEATURES, TARGET]
 MAX_SNAPSHOTS = 1200  # a century of monthly snapshots: bounds the grid loop
@@ -143,20 +143,15 @@ def point_in_time_rows(changes: pa.Table, grid: list[tuple[date, date]], as_of: 
 
 def known_state(
     store_uri: str, as_of: date, table_version: int | None, storage_options: dict[str, str] | None
-) -> tuple[StoreState, int, date]:
-    """The store at `table_version` with its version and latest extract date, refused when it cannot
-    know every leaver up to `as_of`."""
-    state = read_state(store_uri, table_version, storage_options)
-    if state.version is None or state.latest_extract is None:
-        raise FeatureStoreError(
-            f"{store_uri}: no feature table yet; allowed: a store `attrition features refresh` has filled"
-        )
+) -> FilledState:
+    """The store at `table_version`, refused when it cannot know every leaver up to `as_of`."""
+    state = read_filled_state(store_uri, table_version, storage_options)
     if as_of > state.latest_extract:
         raise FeatureStoreError(
             f"as-of {as_of} is after the latest extract {state.latest_extract} in table version "
             f"{state.version}: leavers after it are not known yet; allowed: --as-of <= {state.latest_extract}"
         )
-    return state, state.version, state.latest_extract
+    return state
 
 
 def training_set(
@@ -175,7 +170,7 @@ def training_set(
     """
     if horizon_months < 1 or every_months < 1:
         raise FeatureStoreError("horizon and every must be at least 1 month; allowed: e.g. 12mo, 1mo")
-    state, version, latest_extract = known_state(store_uri, as_of, table_version, storage_options)
+    state = known_state(store_uri, as_of, table_version, storage_options)
     first = state.changes["valid_from"].to_numpy(zero_copy_only=False).min().astype("datetime64[D]")
     first_date = date.fromisoformat(str(first))
     grid = snapshot_grid(as_of, horizon_months, every_months, first_date)
@@ -187,8 +182,8 @@ def training_set(
     frame = point_in_time_rows(state.changes, grid, as_of)
     return TrainingSet(
         frame,
-        version,
-        latest_extract,
+        state.version,
+        state.latest_extract,
         as_of,
         horizon_months,
         every_months,
@@ -210,7 +205,7 @@ def outcome_rows(
     (observed_at). The same point-in-time rule as a training set's last snapshot, so the monitor's
     realized recall and the training labels mean the same thing.
     """
-    state, version, _ = known_state(store_uri, as_of, table_version, storage_options)
+    state = known_state(store_uri, as_of, table_version, storage_options)
     start = add_months(as_of, -horizon_months)
     rows = point_in_time_rows(state.changes, [(start, as_of)], as_of)
     if rows.empty:
@@ -218,7 +213,7 @@ def outcome_rows(
     outcomes = pd.DataFrame(
         {"employee_id": rows["employee_id"], "attrition": rows[TARGET], "observed_at": as_of.isoformat()}
     )
-    return outcomes, version
+    return outcomes, state.version
 
 
 def training_csv_bytes(frame: pd.DataFrame) -> bytes:

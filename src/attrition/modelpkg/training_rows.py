@@ -49,6 +49,14 @@ class ExtractRecord(BaseModel):
     positives: int
     sha256: str
 
+    def describe(self) -> str:
+        """Where the rows came from, for logs and the package: ``dataset version 3`` or
+        ``<store> table version 36 as of 2025-12-31``."""
+        store = self.feature_store
+        if store is None:
+            return f"dataset version {self.dataset_version}"
+        return f"{store.store} table version {store.table_version} as of {store.as_of}"
+
     def label(self) -> str:
         """The data part of a model version: ``v3`` (dataset version 3) or ``t36`` (table version 36)."""
         if self.feature_store is not None:

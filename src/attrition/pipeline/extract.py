@@ -97,13 +97,12 @@ def main(argv: list[str] | None = None) -> int:
             data, record = store_rows(params, args.out)
         atomic_write_bytes(args.out, data)
         atomic_write_text(args.record, json_text(record.model_dump(mode="json", exclude_none=True)))
-        origin = (
-            f"dataset version {record.dataset_version}"
-            if record.feature_store is None
-            else f"{record.feature_store.store} table version {record.feature_store.table_version} as of "
-            f"{record.feature_store.as_of} ({record.feature_store.snapshots} snapshots)"
+        store = record.feature_store
+        snapshots = "" if store is None else f" ({store.snapshots} snapshots)"
+        print(
+            f"extract: {record.rows} rows ({record.positives} left) from {record.describe()}{snapshots} "
+            f"-> {args.out}"
         )
-        print(f"extract: {record.rows} rows ({record.positives} left) from {origin} -> {args.out}")
         return {"rows": record.rows, "sha256": record.sha256}
 
     return run_stage("extract", body, run_record=args.run_record)

@@ -256,12 +256,6 @@ def monitoring_reference(
     )
 
 
-def _data_name(extract: ExtractRecord) -> str:
-    if extract.feature_store is None:
-        return f"dataset version {extract.dataset_version}"
-    return f"feature store table version {extract.feature_store.table_version}"
-
-
 def write_package(
     staging: Path,
     *,
@@ -331,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         train_rows, _ = split_rows(frame, params)
         evaluation = read_dataset(args.evalset)
         reference = monitoring_reference(
-            model, train_rows, evaluation, record.threshold.value, params, _data_name(extract)
+            model, train_rows, evaluation, record.threshold.value, params, extract.describe()
         )
         with atomic_directory(args.out) as staging:
             write_package(

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from attrition.audit.decisions import ACTIONS, MAX_REASON_CHARS
 from attrition.audit.schema import ID_LENGTH
+from attrition.columns import FEATURES
 
 MIN_AGE = 16  # minimum working age: tenure beyond age - MIN_AGE is implausible (a warning, not a 422)
 MAX_AGE = 80
@@ -35,8 +36,9 @@ EmployeeId = Annotated[
 
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
-# The model's inputs: a request sends all four (scored as sent) or none (looked up by employee_id).
-FEATURE_NAMES: tuple[str, ...] = ("age", "job_role", "monthly_income", "years_at_company")
+# The model's inputs (attrition.columns): a request sends all four (scored as sent) or none (looked up
+# by employee_id).
+FEATURE_NAMES: tuple[str, ...] = tuple(FEATURES)
 FEATURE_SET_RULE = (
     "send all four features (age, job_role, monthly_income, years_at_company), or none of them with "
     "an employee_id to score its features from the online feature store"

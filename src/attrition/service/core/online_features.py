@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from attrition.audit.database import one_line
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.schemas import EmployeeFeatures, FeatureSource, tenure_warnings
 
@@ -46,8 +47,7 @@ class OnlineFeaturesLoadError(Exception):
 
 def _detail(path: Path, error: BaseException) -> str:
     """The log's line: the path, then the error's first line (without the path again)."""
-    line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return f"{path}: {line.removeprefix(f'{path}: ')}"
+    return f"{path}: {one_line(error).removeprefix(f'{path}: ')}"
 
 
 def load_online_store(path: Path) -> OnlineStore:

@@ -222,16 +222,16 @@ class ServiceRuntime:
     async def watch_reload_trigger(self) -> None:
         """Reload whenever `reload_trigger_file` changes (created, touched or rewritten); until cancelled.
 
-        Polling its modification time and size costs one stat per interval and works on every volume
+        Polling its modification time, size and inode costs one stat per interval and works on every volume
         type (inotify does not see updates of Kubernetes' projected and emptyDir-backed secret files).
         """
         path = self.settings.reload_trigger_file
         if path is None:
             return
-        seen = _stamp(path)
+        seen = file_stamp(path)
         while True:
             await asyncio.sleep(self.settings.reload_trigger_interval_s)
-            stamp = _stamp(path)
+            stamp = file_stamp(path)
             if stamp != seen:
                 seen = stamp
                 await self.reload(f"trigger file {path.name}")
@@ -262,15 +262,6 @@ def _describe(store: OnlineStore) -> str:
         f"online features of table version {store.table_version} as of {store.as_of} "
         f"({len(store)} active employees)"
     )
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    """(mtime ns, size) of `path`, None while it does not exist."""
-    try:
-        status = path.stat()
-    except OSError:
-        return None
-    return status.st_mtime_ns, status.st_size
 
 
 def token_verifier(settings: ServiceSettings) -> TokenVerifier:
