@@ -26,6 +26,10 @@ TARGETS = {"repro -f (800 rows)": 10.0, "no-op repro (800 rows)": 2.0, "1M rows 
 # The pipeline may cost at most this many times the plain script (issue: exact lineage, speed).
 RATIO_TARGET = 4.0
 PLAIN = Path(__file__).resolve().parent / "plain_seed_script.py"
+# The same stages in one process (no DVC, one interpreter, imports once): issue 26's yardstick for
+# what the stage boundaries cost. `dvc repro -f` may cost at most this many times it.
+ONE_PROCESS = Path(__file__).resolve().parent / "stages_in_one_process.py"
+ONE_PROCESS_TARGET = 1.5
 
 
 def env() -> dict[str, str]:
@@ -65,12 +69,15 @@ def main() -> None:
         sh(["dvc", "repro"], repo)  # warm: imports compiled, outputs present
         plain_out = Path(tmp) / "plain"
         plain: dict[str, float] = {}
-        repro, script = [], []
-        for _ in range(args.repeats):  # interleaved, so both see the same machine load
+        repro, script, one_process = [], [], []
+        for _ in range(args.repeats):  # interleaved, so all three see the same machine load
             repro.append(sh(["dvc", "repro", "-f"], repo))
             script.append(sh([sys.executable, str(PLAIN), "--rows", "800", "--out", str(plain_out)], repo))
+            one_process.append(sh([sys.executable, str(ONE_PROCESS), "--repo", str(repo)], repo))
+        sh(["dvc", "repro", "-f"], repo)  # the one-process run's records name more modules: rebuild
         results["repro -f (800 rows)"] = statistics.median(repro)
         plain["repro -f (800 rows)"] = statistics.median(script)
+        same_method = statistics.median(one_process)
         results["no-op repro (800 rows)"] = statistics.median(
             sh(["dvc", "repro"], repo) for _ in range(args.repeats)
         )
@@ -95,6 +102,11 @@ def main() -> None:
         print(
             f"| {name} | {seconds:.2f} | ≤ {TARGETS[name]:.0f} s | {seconds / TARGETS[name]:.2f} | {side} |"
         )
+    ratio = results["repro -f (800 rows)"] / same_method
+    print(
+        f"| repro -f (800 rows) vs the same stages in one process | {results['repro -f (800 rows)']:.2f}"
+        f" | one process {same_method:.2f} s | | | {ratio:.2f}x (≤ {ONE_PROCESS_TARGET:g}x) |"
+    )
     note = "" if peak_kib > before else " (an earlier child was larger)"
     print(
         f"| peak RSS of the largest process, {args.rows:,} rows | {peak_kib / 1024 / 1024:.2f} GiB"
