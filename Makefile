@@ -49,7 +49,7 @@ PYTEST_WORKERS ?= auto
 XDIST := -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 test: install-dev lint typecheck  ## lint, type check and the whole test suite (tiers: unit dvc postgres e2e system)
-	pytest $(XDIST)
+	pytest $(XDIST) --durations=15
 
 lint:  ## ruff lint and format check, and the package's import contract (import-linter, pyproject.toml)
 	ruff check src tests bench
@@ -150,3 +150,33 @@ image: install  ## build attrition:<model_version> (package baked in; BASE=..., 
 
 image-test: install-dev  ## as root: private dockerd + mmdebstrap base; build, run read-only, print the image size
 	ATTRITION_IMAGE_TEST=1 pytest tests/deploy/test_image.py
+
+# scheduling (issue 23): the plan's Airflow flows, deploy/airflow/dags/attrition_flows.py. Airflow gets
+# its own venv from its pinned lock (apache-airflow-core pins fastapi<0.137, the service 0.165); the
+# DAGs never import attrition, they run its CLI. Not part of `make test`: tests/orchestration skips
+# unless ATTRITION_AIRFLOW_TEST=1, which only this target sets.
+AIRFLOW_VERSION := 3.3.2
+AIRFLOW_VENV := build/airflow-venv
+AIRFLOW_LOCK := deploy/airflow/requirements-airflow.txt
+
+.PHONY: airflow-install airflow-lint airflow-test airflow-lock
+$(AIRFLOW_VENV)/.installed: $(AIRFLOW_LOCK)
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(AIRFLOW_LOCK)
+	@touch $@
+
+airflow-install: $(AIRFLOW_VENV)/.installed  ## Airflow 3.3.2 in build/airflow-venv from its pinned lock deploy/airflow/requirements-airflow.txt
+
+airflow-lint: install-dev airflow-install  ## ruff on the DAG file and its tests; mypy --strict against Airflow's own types
+	ruff check deploy/airflow tests/orchestration
+	ruff format --check deploy/airflow tests/orchestration
+	mypy --strict --python-executable $(AIRFLOW_VENV)/bin/python deploy/airflow/dags
+
+airflow-test: airflow-lint  ## the DAGs: DagBag check, then `airflow dags test` of both flows on a temp repo
+	ATTRITION_AIRFLOW_TEST=1 ATTRITION_AIRFLOW_VENV=$(CURDIR)/$(AIRFLOW_VENV) pytest -s --durations=0 tests/orchestration
+
+airflow-lock:  ## re-pin Airflow's lock from a clean venv (needs the package registry)
+	rm -rf /tmp/attrition-airflow-lock && $(PYTHON) -m venv /tmp/attrition-airflow-lock
+	/tmp/attrition-airflow-lock/bin/pip install --quiet apache-airflow==$(AIRFLOW_VERSION)
+	{ sed -n '/^#/p' $(AIRFLOW_LOCK); /tmp/attrition-airflow-lock/bin/pip freeze; } > /tmp/attrition-airflow-lock.txt
+	@echo "review /tmp/attrition-airflow-lock.txt and copy it into $(AIRFLOW_LOCK)"

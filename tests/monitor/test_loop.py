@@ -258,7 +258,7 @@ def weak_prod_loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
 
 
 def test_pass_branch_the_candidate_is_deployed_and_the_drift_clears(weak_prod_loop: Loop) -> None:
-    """`make retrain VERSION=8` on 20,000 rows, its threshold policy asking for the recall prod was packaged
+    """`make retrain VERSION=8` on 5,000 rows, its threshold policy asking for the recall prod was packaged
     to deliver (the gate refuses a candidate whose deployed recall trails prod's); on the gate's
     pass, deploy and reload, and a further version-8 window shows no drift against the new reference."""
     loop, repo = weak_prod_loop, weak_prod_loop.repo
@@ -266,8 +266,8 @@ def test_pass_branch_the_candidate_is_deployed_and_the_drift_clears(weak_prod_lo
     assert code == 1 and verdict(drifted, "drift", "monthly_income", "1d")["verdict"] == "alert"
     # the recall prod was packaged to deliver (its baseline, which the monitor says it no longer meets)
     prod_recall = verdict(drifted, "decay", "recall", "90d")["figures"]["baseline"]["value"]
-    set_params(repo, generate__n_samples=20000, train__threshold__min_recall=round(min(prod_recall, 0.95), 2))
-    run(["git", "commit", "-qam", "Retrain on 20,000 rows, asking for prod's packaged recall"], repo)
+    set_params(repo, generate__n_samples=5000, train__threshold__min_recall=round(min(prod_recall, 0.95), 2))
+    run(["git", "commit", "-qam", "Retrain on 5,000 rows, asking for prod's packaged recall"], repo)
     retrained = subprocess.run(
         ["make", "retrain", "VERSION=8"],
         cwd=repo,
