@@ -18,11 +18,11 @@ from attrition.service.api.errors import install_error_handlers
 from attrition.service.api.guards import AllowedHostsMiddleware, AuthFirstMiddleware, guarded_routes
 from attrition.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from attrition.service.api.openapi import openapi_with_roles
-from attrition.service.api.routers import admin, decisions, health, predict, scores
+from attrition.service.api.routers import admin, decisions, desk, health, predict, scores
 from attrition.service.core.runtime import ServiceRuntime, build_runtime
 from attrition.service.settings import ServiceSettings
 
-ROUTERS = (predict.router, scores.router, decisions.router, health.router, admin.router)
+ROUTERS = (predict.router, scores.router, decisions.router, health.router, admin.router, desk.router)
 
 _DESCRIPTION = """Real-time employee-attrition scores from a verified model package.
 
@@ -64,6 +64,7 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
         purger = loop.create_task(runtime.purge_forever())
         watcher = loop.create_task(runtime.watch_reload_trigger())
         online = loop.create_task(runtime.watch_online_features())
+        identity = loop.create_task(runtime.watch_identity_provider())
         hup = False
         if threading.current_thread() is threading.main_thread():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -74,7 +75,7 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
         finally:
             if hup:
                 loop.remove_signal_handler(signal.SIGHUP)
-            for task in (purger, watcher, online):
+            for task in (purger, watcher, online, identity):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -101,7 +102,10 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
     # the Host check, the token check (an anonymous client's body is never read), the body rules,
     # then routing.
     app.add_middleware(
-        BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, body_timeout_s=settings.body_timeout_s
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+        form_paths=("/desk/",),  # the manager's desk posts HTML forms
     )
     routes = [route for router in ROUTERS for route in router.routes]
     app.add_middleware(AuthFirstMiddleware, runtime=runtime, routes=guarded_routes(routes, ACCESS_SCOPES))

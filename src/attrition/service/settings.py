@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -105,6 +106,44 @@ class ServiceSettings(BaseSettings):
         description="Development mode (`serve --dev`): tokens need no aud/iss unless set explicitly; "
         "never in production",
     )
+    # OpenID Connect resource server (core/oidc.py): tokens signed by an identity provider's rotating
+    # keys, found through its discovery document. Set, it replaces the HS256 secret / PEM key.
+    oidc_issuer: str | None = Field(
+        None,
+        description="OpenID provider's issuer URL (https; http only on a loopback address): its "
+        "/.well-known/openid-configuration names the JWKS; tokens must carry it as `iss`",
+    )
+    oidc_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("RS256",), description="Signature algorithms accepted from the provider, comma-separated"
+    )
+    oidc_jwks_refresh_s: float = Field(
+        300, gt=0, le=86400, description="Seconds between background refreshes of the provider's keys"
+    )
+    oidc_jwks_min_refetch_s: float = Field(
+        30, ge=0, le=3600, description="An unknown `kid` refetches the keys at most this often"
+    )
+    oidc_jwks_max_stale_s: float = Field(
+        3600,
+        gt=0,
+        le=7 * 86400,
+        description="While the provider is unreachable its last keys keep verifying this long; then "
+        "tokens are refused and /readyz says why",
+    )
+    oidc_http_timeout_s: float = Field(5, gt=0, le=60, description="Timeout of each call to the provider")
+    oidc_client_id: str | None = Field(
+        None, description="The desk's client id at the provider (authorization code with PKCE)"
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="The desk's client secret, for a confidential client (env only)"
+    )
+    oidc_login_scopes: str = Field(
+        "openid attrition:predict attrition:decide", description="Scopes the desk asks for at sign-in"
+    )
+    desk_secret: SecretStr | None = Field(
+        None,
+        description="Key of the desk's CSRF tokens (env only); unset: a random key per process (set it "
+        "when several replicas serve the desk)",
+    )
     max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
         LOCAL_HOSTS,
@@ -162,6 +201,34 @@ class ServiceSettings(BaseSettings):
             raise ValueError("ATTRITION_ALLOWED_HOSTS is empty; name at least one host (or *)")
         return tuple(hosts)
 
+    @field_validator("oidc_algorithms", mode="before")
+    @classmethod
+    def _oidc_algorithms_are_asymmetric(cls, value: object) -> object:
+        """Only public-key algorithms: a provider's JWKS never holds a shared secret (no alg confusion)."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        algorithms = tuple(str(item).strip() for item in items if str(item).strip())
+        bad = [name for name in algorithms if name not in ASYMMETRIC_ALGORITHMS]
+        if bad or not algorithms:
+            raise ValueError(
+                f"ATTRITION_OIDC_ALGORITHMS {','.join(bad) or '(empty)'}: use one or more of "
+                f"{', '.join(ASYMMETRIC_ALGORITHMS)}"
+            )
+        return algorithms
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_is_https(cls, value: str | None) -> str | None:
+        """Keys fetched over plain HTTP could be swapped in transit; loopback is allowed for tests."""
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        loopback = parts.scheme == "http" and parts.hostname in LOCAL_HOSTS
+        if not parts.hostname or (parts.scheme != "https" and not loopback):
+            raise ValueError(f"ATTRITION_OIDC_ISSUER {value!r}: give an https:// URL")
+        return value
+
     @model_validator(mode="after")
     def _limits_are_consistent(self) -> ServiceSettings:
         """A token must fit in a request head, or every request would be refused before it is read."""
@@ -184,6 +251,8 @@ class ServiceSettings(BaseSettings):
             raise ValueError("set ATTRITION_JWT_SECRET or ATTRITION_JWT_SECRET_FILE, not both")
         if "audit_db" in self.model_fields_set and self.audit_db_file is not None:
             raise ValueError("set ATTRITION_AUDIT_DB or ATTRITION_AUDIT_DB_FILE, not both")
+        if self.oidc_issuer is not None and self.jwt_public_key_file is not None:
+            raise ValueError("set ATTRITION_OIDC_ISSUER or ATTRITION_JWT_PUBLIC_KEY_FILE, not both")
         asymmetric = self.jwt_algorithm in ASYMMETRIC_ALGORITHMS
         if asymmetric and self.jwt_public_key_file is None:
             raise ValueError(
@@ -210,6 +279,8 @@ class ServiceSettings(BaseSettings):
     def required_claims(self) -> tuple[str | None, str | None]:
         """(audience, issuer) tokens must carry: both, except in development mode, where only those
         set explicitly (a dev token minted without them still works)."""
+        if self.oidc_issuer is not None:  # the provider's own name, whatever the mode
+            return self.jwt_audience, self.oidc_issuer
         if not self.dev_mode:
             return self.jwt_audience, self.jwt_issuer
         explicit = self.model_fields_set

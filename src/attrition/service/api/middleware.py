@@ -51,6 +51,14 @@ def _header(scope: Scope, wanted: bytes) -> bytes | None:
     return None
 
 
+def _is_form(scope: Scope) -> bool:
+    """application/x-www-form-urlencoded (an HTML form without files), parameters ignored."""
+    value = _header(scope, b"content-type")
+    return (
+        value is not None and value.split(b";", 1)[0].strip().lower() == b"application/x-www-form-urlencoded"
+    )
+
+
 def _is_json(scope: Scope) -> bool:
     """application/json or application/<anything>+json, parameters ignored."""
     value = _header(scope, b"content-type")
@@ -117,13 +125,21 @@ class BodyLimitMiddleware:
     """The body rules, checked before routing and before any body is parsed.
 
     Bodies over `max_body_bytes` are refused (413), a bad Content-Length too (400), non-JSON bodies
-    (415); a body must arrive within `body_timeout_s` of the request head, else 408 and the
-    connection is closed (a slow-body client holds nothing for long). A chunked body is buffered up
-    to the limit and replayed, so an oversized one never reaches the JSON parser.
+    (415) except HTML form posts under `form_paths` (the manager's desk); a body must arrive within
+    `body_timeout_s` of the request head, else 408 and the connection is closed (a slow-body client
+    holds nothing for long). A chunked body is buffered up to the limit and replayed, so an oversized
+    one never reaches the JSON parser.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        body_timeout_s: float = 10.0,
+        form_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
+        self.form_paths = form_paths
         self.max_body_bytes = max_body_bytes
         self.body_timeout_s = body_timeout_s
 
@@ -137,7 +153,8 @@ class BodyLimitMiddleware:
             return
         chunked = length is None and _header(scope, b"transfer-encoding") is not None
         has_body = chunked or (length is not None and length > 0)
-        if has_body and scope["method"] in ("POST", "PUT", "PATCH") and not _is_json(scope):
+        form = _is_form(scope) and scope["path"].startswith(self.form_paths) if self.form_paths else False
+        if has_body and scope["method"] in ("POST", "PUT", "PATCH") and not (_is_json(scope) or form):
             await send_json(send, 415, {"detail": "content-type: request bodies must be application/json"})
             return
         if has_body:

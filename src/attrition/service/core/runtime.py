@@ -30,6 +30,7 @@ from attrition.audit.writer import AuditStore, StoreHealth
 from attrition.service.core.batch_scores import BatchScores, load_batch_scores
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelState, load_model_state
+from attrition.service.core.oidc import ProviderKeys
 from attrition.service.core.online_features import OnlineFeaturesLoadError, file_stamp, load_online_store
 from attrition.service.core.tokens import TokenVerifier
 from attrition.service.settings import ServiceSettings
@@ -236,6 +237,16 @@ class ServiceRuntime:
                 seen = stamp
                 await self.reload(f"trigger file {path.name}")
 
+    async def watch_identity_provider(self) -> None:
+        """Refresh the OpenID provider's keys when due (off the loop); until cancelled. Returns at once
+        without a provider. Checking every second costs nothing: ProviderKeys decides when to fetch."""
+        while True:
+            keys: ProviderKeys | None = getattr(self.verifier, "provider_keys", None)  # a reload swaps it
+            if keys is None:
+                return
+            await asyncio.to_thread(keys.refresh_if_due)
+            await asyncio.sleep(min(self.settings.oidc_jwks_refresh_s, 1.0))
+
     async def purge_forever(self) -> None:
         """Scheduled retention purge, first run at start-up; runs until cancelled."""
         settings = self.settings
@@ -264,12 +275,26 @@ def _describe(store: OnlineStore) -> str:
     )
 
 
-def token_verifier(settings: ServiceSettings) -> TokenVerifier:
-    """A verifier with the key the settings name now (re-read from its file on every call)."""
+def provider_keys(settings: ServiceSettings) -> ProviderKeys | None:
+    """The OpenID provider's keys when ATTRITION_OIDC_ISSUER is set (nothing fetched yet)."""
+    if settings.oidc_issuer is None:
+        return None
+    return ProviderKeys(
+        settings.oidc_issuer,
+        refresh_s=settings.oidc_jwks_refresh_s,
+        min_refetch_s=settings.oidc_jwks_min_refetch_s,
+        max_stale_s=settings.oidc_jwks_max_stale_s,
+        timeout_s=settings.oidc_http_timeout_s,
+    )
+
+
+def token_verifier(settings: ServiceSettings, keys: ProviderKeys | None = None) -> TokenVerifier:
+    """A verifier with the key the settings name now (re-read from its file on every call), or with
+    the provider's `keys` (one object for the runtime's life: a reload keeps the cached keys)."""
     audience, issuer = settings.required_claims()
     return TokenVerifier(
-        settings.verification_key(),
-        settings.jwt_algorithm,
+        keys if keys is not None else settings.verification_key(),
+        settings.oidc_algorithms if keys is not None else settings.jwt_algorithm,
         audience=audience,
         issuer=issuer,
         max_lifetime_s=settings.jwt_max_lifetime_s,
@@ -288,6 +313,7 @@ def build_runtime(
 ) -> ServiceRuntime:
     """The production wiring: the settings' audit store, a fresh metrics registry, the settings' key."""
     metrics = ServiceMetrics()
+    keys = provider_keys(settings)
     return ServiceRuntime(
         settings,
         metrics=metrics,
@@ -296,7 +322,7 @@ def build_runtime(
             outage_bound_s=settings.audit_outage_bound_s,
             on_committed=metrics.audit_written.inc,
         ),
-        verifier_factory=lambda: token_verifier(settings),
+        verifier_factory=lambda: token_verifier(settings, keys),
         model_loader=model_loader,
         scores_loader=scores_loader,
         online_loader=online_loader,

@@ -10,6 +10,12 @@ still refused the moment its `exp` passes, and only successfully verified tokens
 Every token is bounded in time: `exp` and `iat` are required numbers, `exp - iat` and `exp - now`
 at most the configured lifetime, with a small leeway for clock skew; `aud` and `iss` are required
 whenever the verifier is given them (always, outside development mode).
+
+The key is a shared secret or PEM public key (development, `attrition token`), or an OpenID
+provider's published keys (core/oidc.py): the token's `kid` picks one, its `alg` must be one of the
+configured asymmetric algorithms, and while the provider's keys cannot be trusted (never fetched, or
+stale past their bound) tokens are refused with 503, a cached one too. Scopes come from `scope` (a
+space-separated string, RFC 8693) or, as Entra ID and Okta write them, `scp` (a string or a list).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import functools
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +33,7 @@ from typing import Any
 import jwt
 from jwt.types import Options
 
+from attrition.service.core.oidc import KeysUnavailableError, ProviderKeys
 from attrition.service.settings import DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER
 
 SCOPE_PREDICT = "attrition:predict"
@@ -80,8 +88,8 @@ class TokenVerifier:
 
     def __init__(
         self,
-        key: str,
-        algorithm: str,
+        key: str | ProviderKeys,
+        algorithm: str | Sequence[str],
         *,
         audience: str | None = None,
         issuer: str | None = None,
@@ -91,7 +99,9 @@ class TokenVerifier:
         cache_size: int = 1024,
     ) -> None:
         self._key = key
-        self._algorithms = [algorithm]  # exactly one: "none" and alg confusion are refused
+        # A secret or PEM: exactly one algorithm. A provider: its asymmetric ones (settings check them).
+        # Either way "none" and alg confusion are refused.
+        self._algorithms = [algorithm] if isinstance(algorithm, str) else list(algorithm)
         self._audience = audience
         self._issuer = issuer
         self._max_lifetime_s = max_lifetime_s
@@ -121,6 +131,11 @@ class TokenVerifier:
     def _cached(self, token: str) -> Caller | None:
         if len(token) > self._max_token_bytes:  # before hashing it for the cache, before any crypto
             raise AuthError(401, f"token is longer than {self._max_token_bytes} bytes")
+        if isinstance(self._key, ProviderKeys) and not self._key.usable():
+            # Not even a cached token: past the staleness bound nothing is vouched for (decode
+            # fetches the keys if it may, or refuses with 503).
+            self._cache.pop(token, None)
+            return None
         cached = self._cache.get(token)
         if cached is None:
             return None
@@ -142,7 +157,7 @@ class TokenVerifier:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key,
+                self._signing_key(token),
                 algorithms=self._algorithms,
                 audience=self._audience,
                 issuer=self._issuer,
@@ -154,7 +169,8 @@ class TokenVerifier:
         except jwt.ImmatureSignatureError as error:
             raise AuthError(401, "token is not valid yet (iat or nbf ahead of the clock)") from error
         except jwt.InvalidAlgorithmError as error:
-            raise AuthError(401, f"token algorithm not allowed (expected {self._algorithms[0]})") from error
+            expected = ", ".join(self._algorithms)
+            raise AuthError(401, f"token algorithm not allowed (expected {expected})") from error
         except jwt.InvalidSignatureError as error:
             raise AuthError(401, "token signature does not verify") from error
         except jwt.MissingRequiredClaimError as error:
@@ -166,6 +182,33 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise AuthError(401, f"malformed token ({type(error).__name__})") from error
         return self._caller(claims)
+
+    def _signing_key(self, token: str) -> str | jwt.PyJWK:
+        """The secret or PEM; or the provider's key named by the token's `kid`, for an allowed `alg`."""
+        if not isinstance(self._key, ProviderKeys):
+            return self._key
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise AuthError(401, f"malformed token ({type(error).__name__})") from error
+        if header.get("alg") not in self._algorithms:  # before any key lookup or refetch
+            raise AuthError(401, f"token algorithm not allowed (expected {', '.join(self._algorithms)})")
+        kid = header.get("kid")
+        try:
+            return self._key.key_for(kid if isinstance(kid, str) else None)
+        except KeysUnavailableError as error:
+            raise AuthError(503, f"tokens cannot be verified now: {error}") from error
+        except LookupError as error:
+            raise AuthError(401, f"token signing key unknown: {error}") from error
+
+    def key_problem(self) -> str | None:
+        """Why the identity provider's keys cannot be trusted now (for /readyz); None with a secret."""
+        return self._key.problem() if isinstance(self._key, ProviderKeys) else None
+
+    @property
+    def provider_keys(self) -> ProviderKeys | None:
+        """The identity provider's keys this verifier uses, if any (the runtime refreshes them)."""
+        return self._key if isinstance(self._key, ProviderKeys) else None
 
     def _caller(self, claims: dict[str, Any]) -> Caller:
         """The caller of verified claims, after the checks PyJWT leaves to us: types and lifetime."""
@@ -179,12 +222,24 @@ class TokenVerifier:
         if exp - time.time() > self._max_lifetime_s + self._leeway_s:
             raise AuthError(401, f"token expires more than {self._max_lifetime_s:g} s from now")
         subject = claims["sub"]
-        scope = claims.get("scope", "")
         if not isinstance(subject, str) or not subject:
             raise AuthError(401, "token 'sub' claim must be a non-empty string")
+        return Caller(subject=subject, scopes=token_scopes(claims), expires_at=exp)
+
+
+def token_scopes(claims: dict[str, Any]) -> frozenset[str]:
+    """The scopes of verified claims: `scope` (space-separated), else `scp` (a string or a list)."""
+    if "scope" in claims:
+        scope = claims["scope"]
         if not isinstance(scope, str):
             raise AuthError(401, "token 'scope' claim must be a space-separated string")
-        return Caller(subject=subject, scopes=frozenset(scope.split()), expires_at=exp)
+        return frozenset(scope.split())
+    scp = claims.get("scp", "")
+    if isinstance(scp, str):
+        return frozenset(scp.split())
+    if isinstance(scp, list) and all(isinstance(item, str) for item in scp):
+        return frozenset(scp)
+    raise AuthError(401, "token 'scp' claim must be a string or a list of strings")
 
 
 def _seconds(value: object) -> float | None:

@@ -79,12 +79,14 @@ async def readyz(runtime: Runtime) -> Response:
     state = runtime.current
     online = online_readiness(runtime)
     no_online = NO_ONLINE_FEATURES if online is not None and online.table_version is None else None
-    reasons = [reason for reason in (None if state else NO_MODEL, audit_reason, no_online) if reason]
+    identity = runtime.verifier.key_problem()  # the OpenID provider's keys can no longer be trusted
+    found = (None if state else NO_MODEL, audit_reason, no_online, identity)
+    reasons = [reason for reason in found if reason]
     scorer = None
     if state is not None:
         scorer = state.scorer.reason if state.scorer.reason.startswith("compiled") else "pipeline"
     body = Readiness(
-        status="not ready" if reasons or state is None else "ready",
+        status="not ready" if reasons or state is None else "ready",  # an identity problem too
         model_version=state.model_version if state else None,
         scorer=scorer,
         reason="; ".join(reasons) or None,
