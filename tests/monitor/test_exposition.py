@@ -76,3 +76,33 @@ def test_fairness_exports_the_corrected_gap_its_interval_and_counts(tmp_path: Pa
     assert positives == {"<30": 200, "45+": 200}
     recall = {(s.labels["band"], s.labels["bound"]) for s in families["attrition_monitor_age_band_recall"]}
     assert ("<30", "low") in recall and ("45+", "value") in recall
+
+
+def test_months_export_estimated_and_realized_rates(tmp_path: Path) -> None:
+    from attrition.method.confidence import Estimate
+    from attrition.monitor.performance import MonthFigures
+
+    score = CheckResult("drift", "score", "2026-05", "ok", 900, "", {"psi": 0.02, "threshold": 0.2})
+    month = MonthFigures(
+        "2026-05",
+        900,
+        0,
+        {"recall": Estimate(0.8, 0.75, 0.85, 150), "precision": Estimate(0.3, None, None, 0)},
+        None,
+        score,
+        None,
+    )
+    path = tmp_path / "monitor.prom"
+    write_textfile(path, build_registry([], model_version="v", finished_at=0.0, months=[month]))
+    families = _families(path)
+    estimated = {
+        (s.labels["metric"], s.labels["window"], s.labels["bound"]): s.value
+        for s in families["attrition_monitor_estimated_rate"]
+    }
+    assert estimated == {
+        ("recall", "2026-05", "value"): 0.8,
+        ("recall", "2026-05", "low"): 0.75,
+        ("recall", "2026-05", "high"): 0.85,
+        ("precision", "2026-05", "value"): 0.3,
+    }
+    assert families["attrition_monitor_realized_rate"] == []  # no month is labelled yet

@@ -223,3 +223,48 @@ def test_a_past_now_judges_only_the_rows_before_it_and_a_rerun_repeats_it(
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: --now 'yesterday' is not an ISO 8601 time")
     assert err.count("\n") == 1 and document == {} and prom == ""
+
+
+def test_before_the_labels_the_month_is_estimated_and_says_calibration_is_unchecked(
+    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 24: no outcome yet, so decay has nothing to read; the month's recall and precision are
+    estimated from the scores with intervals, as checks, figures and Prometheus series."""
+    db, _ = _traffic(package, tmp_path, 3, 1500, seed=77)
+    outcomes = tmp_path / "no-outcomes.csv"
+    outcomes.write_text("employee_id,attrition,observed_at\n")
+    code, document, prom = _run(package, db, outcomes, tmp_path)
+    assert document["summary"]["decay"] == "insufficient_data"
+    assert document["summary"]["calibration"] == "insufficient_data"
+    estimates = [c for c in document["checks"] if c["check"] == "estimate"]
+    assert sorted(c["subject"] for c in estimates) == ["precision", "recall"]
+    for check in estimates:
+        low, high = check["figures"]["ci95"]
+        assert low < check["figures"]["value"] < high and check["verdict"] == "ok"
+        assert check["figures"]["trust"] == "calibration_unchecked" and not check["figures"]["trusted"]
+    (month,) = document["performance_by_month"]
+    assert month["rows"] == 1500 and month["labelled"] == 0 and month["realized"] is None
+    families = {f.name: f for f in text_string_to_metric_families(prom)}
+    bounds = {
+        (s.labels["metric"], s.labels["bound"]) for s in families["attrition_monitor_estimated_rate"].samples
+    }
+    assert bounds == {(m, b) for m in ("recall", "precision") for b in ("value", "low", "high")}
+    out = capsys.readouterr().out
+    assert "calibration unchecked" in out and "estimate=ok" in out and code == 0
+
+
+def test_labelled_month_shows_realized_beside_estimated_and_calibration_holds(
+    package: Path, tmp_path: Path
+) -> None:
+    db, outcomes = _traffic(package, tmp_path, 3, 3000, seed=78)
+    _, document, prom = _run(package, db, outcomes, tmp_path)
+    assert {c["subject"]: c["verdict"] for c in document["checks"] if c["check"] == "calibration"} == {
+        "recall": "ok",
+        "precision": "ok",
+    }
+    assert not [c for c in document["checks"] if c["check"] == "estimate"]  # the month is labelled
+    (month,) = document["performance_by_month"]
+    for metric in ("recall", "precision"):
+        error = month["estimated"][metric]["value"] - month["realized"][metric]["value"]
+        assert abs(error) < 0.08, (metric, month)
+    assert "attrition_monitor_realized_rate" in prom and "attrition_monitor_calibration_ratio" in prom

@@ -40,7 +40,7 @@ def duration_seconds(text: str) -> float:
 class CheckResult:
     """One verdict: which check, about what, over which window, and the figures it rests on."""
 
-    check: Literal["drift", "decay", "fairness"]
+    check: Literal["drift", "decay", "fairness", "calibration", "estimate"]
     subject: str  # a feature or "score"; "recall"/"precision"; "age_band_recall_gap"
     window: str
     verdict: Verdict

@@ -10,16 +10,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
+from attrition.method.confidence import Estimate
 from attrition.monitor.checks import VERDICTS, CheckResult
+from attrition.monitor.performance import MonthFigures
+
+
+def _set_bounds(gauge: Gauge, labels: tuple[str, ...], figures: dict[str, Any]) -> None:
+    """value/low/high children of one rate (figures in Estimate.as_dict form); None is left unset."""
+    for bound, value in zip(("value", "low", "high"), (figures["value"], *figures["ci95"]), strict=True):
+        if value is not None:
+            gauge.labels(*labels, bound).set(value)
+
+
+def _month_rates(estimated: Gauge, realized: Gauge, months: Sequence[MonthFigures]) -> None:
+    for month in months:
+        for metric, estimate in month.estimated.items():
+            _set_bounds(estimated, (metric, month.window), estimate.as_dict())
+        measured: dict[str, Estimate] = month.realized or {}
+        for metric, estimate in measured.items():
+            _set_bounds(realized, (metric, month.window), estimate.as_dict())
 
 
 def build_registry(
-    results: Sequence[CheckResult], *, model_version: str, finished_at: float
+    results: Sequence[CheckResult],
+    *,
+    model_version: str,
+    finished_at: float,
+    months: Sequence[MonthFigures] = (),
 ) -> CollectorRegistry:
-    """Every monitoring figure as a gauge in a fresh registry."""
+    """Every monitoring figure as a gauge in a fresh registry (`months`: estimated and realized per month)."""
     registry = CollectorRegistry(auto_describe=True)
     verdict = Gauge(
         "attrition_monitor_verdict",
@@ -76,6 +99,26 @@ def build_registry(
         ["band"],
         registry=registry,
     )
+    estimated = Gauge(
+        "attrition_monitor_estimated_rate",
+        "Recall or precision estimated from the scores (CBPE) per month of predictions (value and the "
+        "realized figure's 95% predictive interval)",
+        ["metric", "window", "bound"],
+        registry=registry,
+    )
+    realized = Gauge(
+        "attrition_monitor_realized_rate",
+        "Recall or precision realized per month of predictions whose labels have arrived "
+        "(value, 95% interval)",
+        ["metric", "window", "bound"],
+        registry=registry,
+    )
+    ratio = Gauge(
+        "attrition_monitor_calibration_ratio",
+        "Observed over expected positives on labelled rows per decision side (value, 95% interval)",
+        ["side", "bound"],
+        registry=registry,
+    )
     model = Gauge(
         "attrition_monitor_model_info",
         "The package monitored (value 1)",
@@ -104,6 +147,9 @@ def build_registry(
             ):
                 if value is not None:
                     rate.labels(result.subject, bound).set(value)
+        elif result.check == "calibration":
+            for side in ("flagged", "unflagged"):
+                _set_bounds(ratio, (side,), figures["observed_over_expected"][side])
         elif "gap" in figures:
             shown = figures["gap"]
             bounds = zip(
@@ -122,6 +168,7 @@ def build_registry(
                 ):
                     if value is not None:
                         band_recall.labels(band, bound).set(value)
+    _month_rates(estimated, realized, months)
     model.labels(model_version).set(1)
     last.set(finished_at)
     return registry

@@ -1,5 +1,9 @@
 """`attrition monitor`: drift, decay and fairness verdicts from the audit store and the outcomes file.
 
+Before the labels (issue 24), each calendar month of predictions also gets recall and precision
+estimated from its scores (monitor.estimate, CBPE), realized beside them once the month's labels are in,
+and a calibration check on labelled rows that says whether the estimates can be trusted.
+
 Writes monitoring.json (every verdict with its figures, row counts and intervals) and Prometheus text
 exposition with a last-success timestamp. With --on-decay it runs the retraining flow when decay is
 confirmed; the promotion gate, not the monitor, decides whether the candidate serves.
@@ -28,8 +32,11 @@ from attrition.modelpkg.artifact import PackageError, read_package
 from attrition.modelpkg.reference import ProfileError, Reference, reference_of
 from attrition.monitor.checks import CheckResult, drift_checks, duration_seconds, labelled_checks, worst
 from attrition.monitor.exposition import build_registry, write_textfile
+from attrition.monitor.performance import MonthFigures, month_table, performance_checks
 from attrition.monitor.predictions import InputError, join_outcomes, read_outcomes, read_predictions
 from attrition.params import Params, ParamsError, load_params
+
+KINDS = ("drift", "decay", "fairness", "calibration", "estimate")
 
 
 def monitor(
@@ -42,8 +49,8 @@ def monitor(
     age_edges: list[int],
     since: str,
     now: float,
-) -> tuple[list[CheckResult], dict[str, int]]:
-    """Read the rows once and run every check (drift windows and the labelled window)."""
+) -> tuple[list[CheckResult], dict[str, int], list[MonthFigures]]:
+    """Read the rows once and run every check (drift windows, the labelled window, the months' estimates)."""
     monitor_params = params.monitor
     since_s = duration_seconds(since)
     horizon = max(since_s, *(duration_seconds(w) for w in monitor_params.drift.windows))
@@ -60,12 +67,15 @@ def monitor(
     ]
     joined, counts = join_outcomes(labelled_window, outcomes)
     results += labelled_checks(reference, joined, window=since, age_edges=age_edges, params=monitor_params)
-    return results, counts
+    performance, months = performance_checks(
+        reference, labelled_window, outcomes, joined, window=since, params=monitor_params
+    )
+    return results + performance, counts, months
 
 
 def summary(results: list[CheckResult]) -> dict[str, str]:
     """Worst verdict per check kind."""
-    return {kind: worst([r for r in results if r.check == kind]) for kind in ("drift", "decay", "fairness")}
+    return {kind: worst([r for r in results if r.check == kind]) for kind in KINDS}
 
 
 def run_on_decay(command: str, timeout_s: int) -> dict[str, Any]:
@@ -143,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         reference = reference_of(contents)
         model_version = contents.model_version
         bands = contents.metadata.params.get("evaluate", {}).get("age_bands")  # the bands it was judged by
-        results, counts = monitor(
+        results, counts, months = monitor(
             reference,
             model_version,
             audit_db,
@@ -170,19 +180,24 @@ def main(argv: list[str] | None = None) -> int:
         "counts": counts,
         "summary": verdicts,
         "checks": [result.as_dict() for result in results],
+        "performance_by_month": [month.as_dict() for month in months],
         "on_decay": on_decay,
     }
     atomic_write_text(args.out, json.dumps(document, indent=2, sort_keys=False) + "\n")
-    write_textfile(args.prom, build_registry(results, model_version=model_version, finished_at=finished))
+    registry = build_registry(results, model_version=model_version, finished_at=finished, months=months)
+    write_textfile(args.prom, registry)
     for result in results:
         if result.verdict != "ok" or result.check != "drift":
             print(
                 f"{result.check:8} {result.subject:20} {result.window:>5} {result.verdict:17} {result.reason}"
             )
     alerting = [f"{r.check}:{r.subject}@{r.window}" for r in results if r.verdict == "alert"]
+    for line in month_table(months):
+        print(f"month    {line}")
     print(
         f"monitor: {model_version} drift={verdicts['drift']} decay={verdicts['decay']} "
-        f"fairness={verdicts['fairness']}"
+        f"fairness={verdicts['fairness']} calibration={verdicts['calibration']} "
+        f"estimate={verdicts['estimate']}"
         f" ({counts['joined']} labelled of {counts['employees_predicted']} employees)"
         + (f"; alerts: {', '.join(alerting)}" if alerting else "")
     )
