@@ -4,11 +4,12 @@
 # at that image with one commit. Argo CD sees the commit and rolls the Deployment; the new pods only
 # receive traffic once /readyz says their baked package verified. Rollback: git revert this commit.
 #
-# usage: promote.sh MODEL_VERSION    (e.g. v3-bea571367755; the package's metadata.json model_version)
+# usage: promote.sh MODEL_VERSION    (e.g. v3-bea571367755, or t35-bb71038a4d92 for a model trained on
+#                                     the feature store's table version 35; metadata.json's model_version)
 set -euo pipefail
 version=${1:-}
-if ! [[ $version =~ ^v[0-9]+-[0-9a-f]{12}$ ]]; then
-  echo "error: model version '$version' is not like v3-bea571367755; pass metadata.json's model_version" >&2
+if ! [[ $version =~ ^[vt][0-9]+-[0-9a-f]{12}$ ]]; then
+  echo "error: model version '$version' is not like v3-bea571367755 or t35-bb71038a4d92; pass metadata.json's model_version" >&2
   exit 2
 fi
 values=$(cd "$(dirname "$0")" && pwd)/values-prod.yaml

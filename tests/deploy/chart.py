@@ -1,7 +1,8 @@
 """Render the Helm chart offline with helm-python-sdk (Helm v4 as a library; no helm binary exists here).
 
 The chart reads the project's alert rules through a symlink, files/prometheus-rules.yml ->
-deploy/prometheus/rules.yml, and Helm refuses to load a chart with a dangling link. Tests therefore
+deploy/prometheus/rules.yml (and the Alertmanager config through files/alertmanager*.yml ->
+deploy/alertmanager/), and Helm refuses to load a chart with a dangling link. Tests therefore
 render a copy laid out like the repository, with the real rules file when it exists and a small
 placeholder fixture otherwise (the rules are another engineer's file).
 """
@@ -19,6 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "deploy" / "helm" / "attrition"
 RULES = REPO_ROOT / "deploy" / "prometheus" / "rules.yml"
 PLACEHOLDER_RULES = Path(__file__).with_name("placeholder-rules.yml")
+ALERTMANAGER = REPO_ROOT / "deploy" / "alertmanager"
 VALUES_FILES = sorted((CHART / "ci").glob("*-values.yaml"))
 RELEASE = "attrition"
 NAMESPACE = "attrition"
@@ -33,6 +35,7 @@ def chart_copy(destination: Path) -> tuple[Path, Path]:
     rules = destination / "deploy" / "prometheus" / "rules.yml"
     rules.parent.mkdir(parents=True)
     shutil.copyfile(RULES if RULES.is_file() else PLACEHOLDER_RULES, rules)
+    shutil.copytree(ALERTMANAGER, destination / "deploy" / "alertmanager")  # files/alertmanager*.yml links
     return chart, rules
 
 

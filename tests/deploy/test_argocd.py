@@ -78,3 +78,26 @@ def test_promotion_rewrites_only_the_image_tag(tmp_path: Path) -> None:
         line for line in diff.stdout.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")
     ]
     assert changed == ["-  tag: v3-bea571367755", "+  tag: v4-0123456789ab"]
+
+
+def test_promotion_accepts_a_model_trained_on_the_feature_store(tmp_path: Path) -> None:
+    """Models trained on the store are versioned t<table version>-<hash> (datapath.t): promotable too."""
+    argocd = tmp_path / "deploy" / "argocd"
+    argocd.mkdir(parents=True)
+    (argocd / "promote.sh").write_bytes(PROMOTE.read_bytes())
+    (argocd / "values-prod.yaml").write_bytes((REPO_ROOT / "deploy/argocd/values-prod.yaml").read_bytes())
+    git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "start"], cwd=tmp_path, check=True)
+    env = {"GIT_AUTHOR_NAME": "ci", "GIT_AUTHOR_EMAIL": "ci@example.com", "PATH": "/usr/bin:/bin"}
+    env |= {"GIT_COMMITTER_NAME": "ci", "GIT_COMMITTER_EMAIL": "ci@example.com"}
+    done = subprocess.run(
+        ["bash", "deploy/argocd/promote.sh", "t35-bb71038a4d92"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert load_values(argocd / "values-prod.yaml")["image"]["tag"] == "t35-bb71038a4d92"
