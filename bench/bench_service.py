@@ -19,6 +19,8 @@ on, Unix socket only), stopped and deleted at the end; or --pg-url.
     .venv/bin/python bench/bench_service.py --package models/attrition-model \
         [--duration 10] [--connections 8] [--pg-url URL] [--json bench/results.json]
 
+What the per-prediction reasons cost (issue 24) is bench/bench_reasons.py, built on this file's driver.
+
 Every loop is bounded: each run stops after --duration seconds (and at most --max-requests);
 every socket read has a timeout; servers are stopped by PID.
 """

@@ -162,6 +162,23 @@ class PackageParams(_Section):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")] = "attrition-model"
 
 
+class ExplainParams(_Section):
+    """Per-prediction reasons (issue 24): the background sample and the words (attrition.modelpkg.explain).
+
+    The background is a seeded sample of the training split stored in the package; exact Shapley
+    values cost the same at any size on tree models (their tables are built once per load), and its
+    mean probability is every answer's baseline.
+    """
+
+    background_rows: Annotated[int, Field(strict=True, ge=10, le=2000)] = 200
+    seed: NonNegativeInt = 24
+    top_reasons: Annotated[int, Field(strict=True, ge=1, le=4)] = 3
+    # A reason is worded only when its input moves the probability by at least this much.
+    min_contribution: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.005
+    # A job role with fewer training rows is compared with all employees, not its own colleagues.
+    min_group_rows: Annotated[int, Field(strict=True, ge=10)] = 30
+
+
 class GateParams(_Section):
     """The promotion gate's declared limits (issue 9) and the error rates of its bias rule (issue 21)."""
 
@@ -256,6 +273,7 @@ class Params(_Section):
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()
     package: PackageParams = PackageParams()
+    explain: ExplainParams = ExplainParams()
     gate: GateParams = GateParams()
     evalset: EvalsetParams = EvalsetParams()
     monitor: MonitorParams = MonitorParams()

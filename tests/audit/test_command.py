@@ -15,7 +15,7 @@ from tests.audit.builders import count, open_store, prediction
 def test_commands_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "audit.sqlite")
     assert main(["--db", db, "migrate"]) == 0
-    assert "none -> 0004" in capsys.readouterr().out
+    assert "none -> 0005" in capsys.readouterr().out
     with open_store(db) as store:
         store.record_blocking([prediction("E1", ts=time.time() - 400 * 86400), prediction("E1")])
 

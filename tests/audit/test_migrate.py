@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import threading
 from datetime import date
@@ -195,3 +196,36 @@ def test_upgrading_to_0004_keeps_every_prediction_with_no_feature_origin(empty_s
         "SELECT feature_table_version || ' ' || features_as_of FROM predictions WHERE employee_id = 'E2'",
     )
     assert stored == ["12 2024-03-31"]
+
+
+def test_upgrading_to_0005_keeps_every_prediction_without_reasons(empty_store_url: str) -> None:
+    """Revision 0005 adds the reasons a live answer gave; rows before it gave none."""
+    engine = create_audit_engine(parse_audit_db(empty_store_url))
+    try:
+        with engine.begin() as connection:
+            command.upgrade(migrate.alembic_config(connection), "0004")
+            connection.exec_driver_sql(
+                "INSERT INTO predictions (ts, created_at, caller, endpoint, model_version, source, opt_out,"
+                " employee_id, inputs, probability, decision, prediction_id) VALUES"
+                " (1, 't', 'c', '/predict', 'v1', 'model', 0, 'E1', '{\"age\": 30}', 0.5, 1, 'p1')"
+            )
+        assert migrate.upgrade(engine) == ("0004", migrate.head_revision())
+    finally:
+        engine.dispose()
+    assert column(empty_store_url, "SELECT COUNT(*) FROM predictions WHERE reasons IS NULL") == [1]
+    explained = PredictionRow.for_prediction(
+        caller="c",
+        endpoint="/predict",
+        model_version="v1",
+        source="model",
+        opt_out=False,
+        employee_id="E2",
+        inputs=dict(FEATURES),
+        probability=0.5,
+        decision=True,
+        reasons={"baseline": 0.2, "contributions": {"job_role": 0.3}, "reasons": ["job role Sales: +0.30"]},
+    )
+    with open_store(empty_store_url) as store:
+        store.record_blocking([explained])
+    stored = column(empty_store_url, "SELECT reasons FROM predictions WHERE employee_id = 'E2'")
+    assert json.loads(stored[0])["reasons"] == ["job role Sales: +0.30"]

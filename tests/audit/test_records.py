@@ -66,3 +66,28 @@ def test_a_row_scored_from_the_online_store_names_its_version_even_when_opted_ou
     assert values["inputs"] is None and values["employee_id"] is None  # the opt-out rule is unchanged
     sent = prediction("E7").values()
     assert (sent["feature_table_version"], sent["features_as_of"]) == (None, None)
+
+
+def test_a_live_row_keeps_its_reasons_and_an_opt_out_row_none() -> None:
+    reasons = {
+        "measured_in": "probability",
+        "baseline": 0.16,
+        "contributions": {"monthly_income": 0.21, "job_role": 0.05},
+        "reasons": ["monthly income 3,200 is lower than about 80% of colleagues in Sales: +0.21"],
+    }
+    kept = dict(
+        caller="c",
+        endpoint="/predict",
+        model_version="v",
+        source="model",
+        employee_id="E7",
+        inputs=dict(FEATURES),
+        probability=0.42,
+        decision=True,
+        reasons=reasons,
+    )
+    assert json.loads(PredictionRow.for_prediction(opt_out=False, **kept).values()["reasons"]) == reasons
+    opted = PredictionRow.for_prediction(opt_out=True, **kept)
+    assert opted.reasons is None and opted.values()["reasons"] is None  # the sentences quote the inputs
+    assert dataclasses.replace(opted, reasons=reasons).values()["reasons"] is None  # built any way
+    assert prediction("E8").values()["reasons"] is None

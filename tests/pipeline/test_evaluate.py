@@ -141,3 +141,13 @@ def test_evaluation_file_has_every_reported_figure(pipeline_dir: Path) -> None:
     assert not (plots / "sklearn").exists()  # calibration carries counts per bin: attrition.method.curves
     bins = json.loads((plots / "custom" / "calibration.json").read_text())
     assert sum(b["count"] for b in bins) == holdout["rows"]
+
+
+def test_evaluation_reports_what_the_model_relies_on(pipeline_dir: Path) -> None:
+    """Each model input's mean |contribution| on the hold-out, in probability, per dataset version."""
+    explanations = json.loads((pipeline_dir / "metrics" / "evaluation.json").read_text())["explanations"]
+    assert explanations["measured_in"] == "probability" and explanations["rows"] == 160
+    means = explanations["mean_abs_contribution"]
+    assert set(means) == {"monthly_income", "years_at_company", "job_role"}  # age is not an input
+    assert all(0 < value < 1 for value in means.values())
+    assert 0 < explanations["baseline"] < 1 and explanations["background_rows"] == 200

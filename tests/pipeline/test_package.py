@@ -13,12 +13,14 @@ import pytest
 
 from attrition.cli import main as cli_main
 from attrition.modelpkg.artifact import MANIFEST, PackageError, check_manifest, load_package, manifest_text
-from attrition.pipeline.package import _gap
+from attrition.modelpkg.verify import verify_package
+from attrition.pipeline.package import _gap, _reliance
 
 EXPECTED_FILES = {
     "model.joblib",
     "model.json",
     "reference.json",
+    "explanation.json",
     "metadata.json",
     "input_schema.json",
     "samples.json",
@@ -245,3 +247,38 @@ def test_model_card_states_an_undefined_gap_instead_of_failing() -> None:
     numeric = {**fairness, "equal_opportunity_difference_age": 0.1234}
     numeric["equal_opportunity_difference_age_interval"] = {"low": 0.01, "high": 0.25, "level": 0.9}
     assert _gap(numeric).startswith("0.123 (bias-corrected; 90% simultaneous 0.010 to 0.250)")
+
+
+def test_the_card_says_what_the_model_relies_on(model_package: Path) -> None:
+    card = (model_package / "README.md").read_text()
+    line = next(line for line in card.splitlines() if line.startswith("| What the model relies on |"))
+    assert all(column in line for column in ("monthly_income", "years_at_company", "job_role"))
+    assert "160 hold-out rows" in line and "age" not in line.replace("years_at_company", "")
+    assert _reliance({}).startswith("not measured")
+
+
+def test_recorded_contributions_the_explainer_does_not_reproduce_fail_verification(
+    package_copy: Path,
+) -> None:
+    """explanation.json's samples hold the scikit-learn reference; a rehashed edit of one is caught."""
+    path = package_copy / "explanation.json"
+    document = json.loads(path.read_text())
+    document["samples"][0]["contributions"]["monthly_income"] += 1e-6
+    path.write_text(json.dumps(document))
+    (package_copy / MANIFEST).write_text(manifest_text(package_copy))
+    with pytest.raises(PackageError, match=r"explanation\.json: explanation sample 1: contributions differ"):
+        verify_package(package_copy)
+
+
+def test_the_background_is_a_seeded_sample_of_training_rows_holding_only_model_inputs(
+    model_package: Path,
+) -> None:
+    document = json.loads((model_package / "explanation.json").read_text())
+    background = document["background"]
+    assert background["columns"] == ["monthly_income", "years_at_company", "job_role"]
+    assert len(background["rows"]) == 200 and background["seed"] == 24
+    words = document["plain_words"]
+    assert set(words["columns"]) == {"monthly_income", "years_at_company"}
+    assert set(words["columns"]["monthly_income"]["groups"]) <= set(
+        json.loads((model_package / "metadata.json").read_text())["features"]["job_roles"]
+    )

@@ -28,8 +28,12 @@ def read_predictions(
 
 
 def decode_prediction(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored prediction row back as Python values: inputs from JSON, the flags as booleans."""
+    """A stored prediction row back as Python values: inputs and reasons from JSON, flags as booleans.
+
+    The reasons (revision 0005) are what the answer told the manager: a subject access export shows them.
+    """
     row["inputs"] = None if row["inputs"] is None else json.loads(row["inputs"])
+    row["reasons"] = None if row.get("reasons") is None else json.loads(row["reasons"])
     row["opt_out"] = bool(row["opt_out"])
     row["decision"] = None if row["decision"] is None else bool(row["decision"])
     return row

@@ -3,7 +3,9 @@
 An opt-out row keeps no inputs, no employee id, and no score that could be joined back to them. A row
 scored from the online feature store also names the store's table version and as-of date (revision
 0004): with them the features can be materialized again; they say nothing about the employee, so an
-opt-out row keeps them too.
+opt-out row keeps them too. A live answer's reasons (revision 0005: each input's contribution and the
+sentences the answer gave) are kept with it, so what a manager was told can be shown later; an opt-out
+row keeps none, since the sentences quote the inputs and the contributions lead back to them.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class PredictionRow:
     decision: bool | None
     feature_table_version: int | None = None  # the online store's Delta version; None: features sent
     features_as_of: date | None = None  # the date the online features describe
+    reasons: dict[str, Any] | None = None  # the answer's explanation (contributions, sentences)
 
     @classmethod
     def for_prediction(
@@ -78,9 +81,10 @@ class PredictionRow:
         prediction_id: str | None = None,
         feature_table_version: int | None = None,
         features_as_of: date | None = None,
+        reasons: dict[str, Any] | None = None,
     ) -> PredictionRow:
-        """Build a row with a fresh prediction id; an opt-out keeps neither inputs nor employee id,
-        and only a coarse live score (opt_out_probability)."""
+        """Build a row with a fresh prediction id; an opt-out keeps neither inputs, reasons nor employee
+        id, and only a coarse live score (opt_out_probability)."""
         return cls(
             prediction_id=prediction_id or new_id(),
             ts=time.time() if ts is None else ts,
@@ -95,6 +99,7 @@ class PredictionRow:
             decision=decision,
             feature_table_version=feature_table_version,
             features_as_of=features_as_of,
+            reasons=None if opt_out else reasons,
         )
 
     def values(self) -> dict[str, Any]:
@@ -118,4 +123,7 @@ class PredictionRow:
             "decision": None if self.decision is None else int(self.decision),
             "feature_table_version": self.feature_table_version,
             "features_as_of": None if self.features_as_of is None else self.features_as_of.isoformat(),
+            "reasons": None
+            if self.opt_out or self.reasons is None
+            else json.dumps(self.reasons, sort_keys=True),
         }

@@ -34,6 +34,8 @@ predictions = sa.Table(
     # Where the inputs came from when read from the online feature store (NULL: sent by the caller).
     sa.Column("feature_table_version", sa.BigInteger),  # the store's Delta table version
     sa.Column("features_as_of", sa.Text),  # ISO date the online features describe
+    # JSON: the answer's contributions and sentences (NULL: a batch answer, an opt-out, or before 0005)
+    sa.Column("reasons", sa.Text),
     sa.Index("predictions_ts", "ts"),
     sa.Index("predictions_prediction_id", "prediction_id", unique=True),
     sa.Index("predictions_employee_id", "employee_id"),

@@ -32,6 +32,8 @@ MODEL_DATA_FILE = "model.json"
 METADATA_FILE = "metadata.json"
 # What the monitor compares live traffic with (attrition.modelpkg.reference).
 REFERENCE_FILE = "reference.json"
+# Per-prediction reasons (attrition.modelpkg.explanation): background sample, words, reference samples.
+EXPLANATION_FILE = "explanation.json"
 SCHEMA_FILE = "input_schema.json"
 SAMPLES_FILE = "samples.json"
 REQUIREMENTS_FILE = "requirements.txt"

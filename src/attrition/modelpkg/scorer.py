@@ -99,7 +99,7 @@ class CompiledScorer:
         family: str,
         reason: str = "compiled",
     ) -> None:
-        self._steps = steps
+        self.steps = steps  # read by attrition.modelpkg.explain to split the vector by input column
         self._raw_score = raw_score
         self.family = family
         self.reason = reason
@@ -107,7 +107,7 @@ class CompiledScorer:
     def features(self, row: Row) -> list[float]:
         """The preprocessed feature vector, in the ColumnTransformer's output order."""
         x: list[float] = []
-        for column, kind, payload in self._steps:
+        for column, kind, payload in self.steps:
             value = row[column]
             if kind == "scale":
                 mean, scale = payload
@@ -124,7 +124,11 @@ class CompiledScorer:
 
     def predict_one(self, row: Row) -> float:
         """Probability of attrition for one row (a mapping with every input column)."""
-        return _sigmoid(self._raw_score(self.features(row)))
+        return self.probability(self.features(row))
+
+    def probability(self, x: list[float]) -> float:
+        """Probability for a feature vector (the explainer scores mixed vectors of two rows)."""
+        return _sigmoid(self._raw_score(x))
 
     def predict_many(self, rows: Sequence[Row]) -> list[float]:
         """Probabilities for several rows, one at a time (rows are few per request)."""

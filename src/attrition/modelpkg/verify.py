@@ -16,6 +16,7 @@ import pandas as pd
 
 from attrition.dataset import FEATURES
 from attrition.modelpkg.artifact import (
+    EXPLANATION_FILE,
     MODEL_DATA_FILE,
     PREDICTION_TOLERANCE,
     ModelPackage,
@@ -24,6 +25,8 @@ from attrition.modelpkg.artifact import (
     load_package,
     sample_mismatch,
 )
+from attrition.modelpkg.explain import ExplanationError
+from attrition.modelpkg.explanation import explanation_mismatch, load_explainer
 from attrition.modelpkg.scorer import ModelDataError, scorer_from_data
 
 
@@ -57,6 +60,23 @@ def check_model_data(contents: PackageContents) -> int:
     return len(contents.samples)
 
 
+def check_explanation(contents: PackageContents) -> int:
+    """explanation.json's explainer (over model.json) must reproduce the recorded reference contributions.
+
+    Those were computed with the scikit-learn pipeline on hybrid rows when the package was built, so
+    this is the check that the per-prediction reasons the service gives are the definition's.
+    """
+    document = contents.document(EXPLANATION_FILE)
+    try:
+        explainer = load_explainer(contents.document(MODEL_DATA_FILE), document).explainer
+    except ExplanationError as error:
+        raise PackageError(f"{contents.path}: {EXPLANATION_FILE}: {error}") from None
+    problem = explanation_mismatch(explainer, document, PREDICTION_TOLERANCE)
+    if problem:
+        raise PackageError(f"{contents.path}: {EXPLANATION_FILE}: {problem}")
+    return len(document["samples"])
+
+
 def verify_package(package_dir: Path) -> str:
     """Full check: manifest, then the joblib model and the data-only model each replay the samples."""
     package = load_package(package_dir)
@@ -65,6 +85,8 @@ def verify_package(package_dir: Path) -> str:
     if (package_dir / MODEL_DATA_FILE).is_file():
         check_model_data(package.contents)
         forms += f" and {MODEL_DATA_FILE}"
+        if (package_dir / EXPLANATION_FILE).is_file():  # packages before issue 24 have none
+            check_explanation(package.contents)
     return (
         f"ok: {package_dir} model {package.model_version}: manifest verified, "
         f"{count} sample predictions of {forms} match to {PREDICTION_TOLERANCE:g}"

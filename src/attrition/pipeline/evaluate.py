@@ -8,6 +8,11 @@ the largest gap with its interval, marked ``insufficient_data`` when a group has
 ``fairness_min_positives`` (a 160-row hold-out has 4-14 positives per age band: its gap is noise).
 Everything is logged with dvclive.
 
+What the model relies on (issue 24): each input's mean absolute contribution to the probability on the
+hold-out rows, exact Shapley values against the background sample the package stores
+(attrition.modelpkg.explanation_build.reliance), so a reviewer comparing dataset versions sees whether
+it moved. It goes into evaluation.json (``explanations``), not into metrics.json's headline.
+
 Two files: ``metrics.json`` (dvclive's summary, declared as DVC metrics) holds the headline figures
 only, so `dvc metrics show` and `dvc exp show` fit a terminal; ``evaluation.json`` (an output of its
 own) holds every figure with its interval and count, for the package, the model card and reviewers.
@@ -33,7 +38,9 @@ from attrition.method.evaluation import (
 )
 from attrition.method.split import split_rows
 from attrition.modelpkg.artifact import PackageError, load_model, read_record
-from attrition.params import EvaluateParams, load_params
+from attrition.modelpkg.explanation_build import reliance
+from attrition.modelpkg.scorer import UnsupportedModelError, export_model_data
+from attrition.params import EvaluateParams, Params, load_params
 from attrition.pipeline.stage import run_stage, stage_parser
 
 
@@ -59,9 +66,21 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def evaluation_document(metrics: dict[str, Any], cv: dict[str, Any]) -> dict[str, Any]:
-    """evaluation.json: every hold-out figure with its interval and count, and the CV summary."""
-    return {**metrics, "cv": cv}
+def evaluation_document(
+    metrics: dict[str, Any], cv: dict[str, Any], explanations: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """evaluation.json: every hold-out figure with its interval and count, the CV summary, and what the
+    model relies on (each input's mean absolute contribution on the hold-out)."""
+    return {**metrics, "cv": cv, **({} if explanations is None else {"explanations": explanations})}
+
+
+def explanations(model: Any, train_rows: Any, holdout: Any, params: Params) -> dict[str, Any]:
+    """The hold-out's mean absolute contributions, or why there are none (a model model.json cannot hold)."""
+    try:
+        model_data = export_model_data(model)
+    except UnsupportedModelError as error:
+        return {"unavailable": f"not explained: {error}"}
+    return reliance(model_data, train_rows, holdout, params.explain)
 
 
 def log_with_dvclive(live_dir: Path, result: Evaluation, params: EvaluateParams) -> None:
@@ -129,13 +148,18 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> None:
         params = load_params(args.params)
         frame = read_dataset(args.data)
-        _, holdout = split_rows(frame, params)
+        train_rows, holdout = split_rows(frame, params)
         record = read_record(args.record)
         model = load_model(args.model)
         result = evaluate(model, holdout, record.threshold.value, params.evaluate)
         log_with_dvclive(args.live, result, params.evaluate)
         atomic_write_text(
-            args.out, canonical_json.json_text(evaluation_document(result.metrics, record.cv.scores))
+            args.out,
+            canonical_json.json_text(
+                evaluation_document(
+                    result.metrics, record.cv.scores, explanations(model, train_rows, holdout, params)
+                )
+            ),
         )
         h = result.metrics["holdout"]
         print(

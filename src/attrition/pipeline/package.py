@@ -32,6 +32,7 @@ from attrition.dataset import (
 from attrition.method.split import split_rows
 from attrition.modelpkg.artifact import (
     CARD_FILE,
+    EXPLANATION_FILE,
     METADATA_FILE,
     MODEL_DATA_FILE,
     MODEL_FILE,
@@ -53,6 +54,8 @@ from attrition.modelpkg.artifact import (
     sha256_file,
     write_documents,
 )
+from attrition.modelpkg.explain import ExplanationError
+from attrition.modelpkg.explanation_build import explanation_document
 from attrition.modelpkg.reference import baselines_from_labelled, build_reference
 from attrition.modelpkg.scorer import UnsupportedModelError, export_model_data
 from attrition.modelpkg.training_rows import ExtractRecord, check_extract, read_extract_record
@@ -111,6 +114,21 @@ def _trained_on(meta: PackageMetadata) -> str:
     )
 
 
+def _reliance(metrics: dict[str, Any]) -> str:
+    """Each input's mean absolute contribution on the hold-out (evaluate), largest first."""
+    explanations = metrics.get("explanations") or {}
+    means = explanations.get("mean_abs_contribution")
+    if not means:
+        return f"not measured ({explanations.get('unavailable', 'no explanations in the evaluation')})"
+    ranked = ", ".join(
+        f"{column} {value:.3f}" for column, value in sorted(means.items(), key=lambda i: -i[1])
+    )
+    return (
+        f"{ranked} (mean absolute contribution to the probability on the {explanations['rows']} hold-out "
+        f"rows, against {explanations['background_rows']} background rows)"
+    )
+
+
 def model_card(meta: PackageMetadata) -> str:
     h = meta.metrics["holdout"]
     fairness = meta.metrics["fairness"]
@@ -135,6 +153,7 @@ min recall {meta.model.threshold_policy["min_recall"]}) |
 {ci_r.get("high", float("nan")):.3f}) |
 | Brier score | {h["brier"]:.4f} |
 | Recall gap across age bands | {_gap(fairness)} |
+| What the model relies on | {_reliance(meta.metrics)} |
 | Columns used | {", ".join(meta.method.get("columns", FEATURES))} (calibration: \
 {(meta.method.get("calibration") or {}).get("method", "none")}) |
 | Code | sha256 `{code.digest[:16]}…` over {len(code.modules)} modules (train) |
@@ -143,6 +162,9 @@ min recall {meta.model.threshold_policy["min_recall"]}) |
 Inputs: {", ".join(FEATURES)} (ranges in `{SCHEMA_FILE}`). The hold-out has {h["rows"]} rows, so
 precision and recall are uncertain; read the intervals. Synthetic training data: not for real decisions
 about people without revalidation on real data.
+
+Every live answer carries each input's contribution to that employee's probability (exact Shapley
+values over the background sample in `{EXPLANATION_FILE}`) and its top reasons in words.
 
 Check before use: `attrition verify <this directory>` (hashes before unpickling, then predictions).
 """
@@ -262,6 +284,7 @@ def write_package(
     model_path: Path,
     model_data: dict[str, Any],
     reference: dict[str, Any],
+    explanation: dict[str, Any],
     metadata: PackageMetadata,
     record: TrainingRecord,
 ) -> None:
@@ -274,6 +297,7 @@ def write_package(
         staging,
         {
             REFERENCE_FILE: reference,
+            EXPLANATION_FILE: explanation,
             METADATA_FILE: metadata.model_dump(mode="json"),
             SCHEMA_FILE: record.input_schema,
             SAMPLES_FILE: [sample.model_dump(mode="json") for sample in record.samples],
@@ -316,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             frame=frame,
             model_path=args.model,
             record=record,
-            metrics={k: metrics[k] for k in ("holdout", "fairness")},
+            metrics={k: metrics[k] for k in ("holdout", "fairness", "explanations") if k in metrics},
         )
         # The same model as plain numbers, for readers that must not unpickle (the serving image).
         # This process never held the trained model: loading it here also checks the joblib round trip.
@@ -327,12 +351,14 @@ def main(argv: list[str] | None = None) -> int:
         reference = monitoring_reference(
             model, train_rows, evaluation, record.threshold.value, params, extract.describe()
         )
+        explanation = explanation_document(model, model_data, train_rows, record.samples, params.explain)
         with atomic_directory(args.out) as staging:
             write_package(
                 staging,
                 model_path=args.model,
                 model_data=model_data,
                 reference=reference,
+                explanation=explanation,
                 metadata=metadata,
                 record=record,
             )
@@ -341,7 +367,10 @@ def main(argv: list[str] | None = None) -> int:
         return {"model_version": metadata.model_version}
 
     return run_stage(
-        "package", body, run_record=args.run_record, extra_errors=(PackageError, UnsupportedModelError)
+        "package",
+        body,
+        run_record=args.run_record,
+        extra_errors=(PackageError, UnsupportedModelError, ExplanationError),
     )
 
 

@@ -196,6 +196,27 @@ class ScoredFeatures(BaseModel):
     years_at_company: int
 
 
+class Reason(BaseModel):
+    """One input's contribution in words, e.g. 'monthly income 3,200 is lower than about 80% of
+    colleagues in Sales: +0.21' (percentiles of the training rows; no colleague's value is shown)."""
+
+    input: str
+    contribution: float
+    text: str
+
+
+class PredictionExplanation(BaseModel):
+    """Why this score: each model input's exact Shapley value (interventional, over the background rows
+    stored in the package), in probability; baseline + the contributions = the unrounded probability."""
+
+    measured_in: Literal["probability"] = "probability"
+    baseline: float = Field(description="The model's mean probability over the background rows")
+    contributions: dict[str, float] = Field(
+        description="Per model input; one the model does not use (age, when dropped) is not listed: zero"
+    )
+    reasons: list[Reason] = Field(description="The largest contributions in words, largest first")
+
+
 class Prediction(BaseModel):
     """The score for one employee and where it and its features came from."""
 
@@ -245,6 +266,12 @@ class Prediction(BaseModel):
         default=None,
         description="The date the online features describe (age and years_at_company are computed at "
         "it: the materialization's as-of date); null unless feature_source is 'online_store'",
+    )
+    explanation: PredictionExplanation | None = Field(
+        default=None,
+        description="Why this score (source 'model'). Null for a 'batch' answer, which repeats a nightly "
+        "score the service cannot explain while its model is not loaded, and for a package built "
+        "before explanations (no explanation.json)",
     )
 
 

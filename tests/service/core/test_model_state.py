@@ -94,3 +94,29 @@ def test_an_install_without_the_scientific_stack_serves_model_json(package_copy:
     )
     assert refused.returncode != 0
     assert "needs scikit-learn" in refused.stderr
+
+
+def test_explanations_that_do_not_reproduce_the_recorded_reference_are_refused(package_copy: Path) -> None:
+    """explanation.json's samples hold scikit-learn's contributions: a rehashed edit is a load error."""
+    path = package_copy / "explanation.json"
+    document = json.loads(path.read_text())
+    document["samples"][2]["contributions"]["job_role"] -= 1e-6
+    path.write_text(json.dumps(document))
+    rewrite_manifest(package_copy)
+    with pytest.raises(ModelLoadError, match=r"explanation\.json: explanation sample 3"):
+        load_model_state(package_copy)
+
+
+def test_a_package_from_before_explanations_is_served_without_reasons(package_copy: Path) -> None:
+    (package_copy / "explanation.json").unlink()
+    rewrite_manifest(package_copy)
+    state = load_model_state(package_copy)
+    assert state.explainer is None and state.scorer.predict_one(SAMPLE_EMPLOYEE) > 0
+
+
+def test_a_package_with_explanations_gives_reasons(package_copy: Path) -> None:
+    state = load_model_state(package_copy)
+    assert state.explainer is not None and state.explainer.explainer.strategy == "tables"
+    why = state.explainer.why(SAMPLE_EMPLOYEE)
+    probability = state.scorer.predict_one(SAMPLE_EMPLOYEE)
+    assert abs(why.explanation.baseline + sum(why.explanation.as_dict().values()) - probability) <= 1e-12

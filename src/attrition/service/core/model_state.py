@@ -5,6 +5,9 @@ its hash is checked against the manifest first and its probabilities against the
 samples second, and no pickle is ever opened. An older package without model.json is served
 through model.joblib only where scikit-learn is installed; elsewhere (the serving image) it is
 refused, and the service answers from the batch scores until a package with model.json arrives.
+A package's explanation.json gives the per-prediction reasons (attrition.modelpkg.explanation): its
+explainer must reproduce the reference contributions the package recorded, or the package is refused
+like one whose scores do not reproduce.
 """
 
 from __future__ import annotations
@@ -15,12 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from attrition.modelpkg.artifact import (
+    EXPLANATION_FILE,
     MODEL_DATA_FILE,
+    PREDICTION_TOLERANCE,
     PackageContents,
     Sample,
     read_package,
     sample_mismatch,
 )
+from attrition.modelpkg.explain import ExplanationError
+from attrition.modelpkg.explanation import PackageExplainer, explanation_mismatch, load_explainer
 from attrition.modelpkg.scorer import (
     CompiledScorer,
     ModelDataError,
@@ -45,6 +52,7 @@ class ModelState:
     scorer: CompiledScorer | PipelineScorer
     package_path: Path
     loaded_at: float
+    explainer: PackageExplainer | None = None  # None: a package without explanation.json
 
 
 def scikit_learn_installed() -> bool:
@@ -52,10 +60,31 @@ def scikit_learn_installed() -> bool:
     return importlib.util.find_spec("sklearn") is not None
 
 
-def _state(contents: PackageContents, scorer: CompiledScorer | PipelineScorer) -> ModelState:
+def _state(
+    contents: PackageContents,
+    scorer: CompiledScorer | PipelineScorer,
+    explainer: PackageExplainer | None = None,
+) -> ModelState:
     roles = tuple(contents.job_roles)
     version, threshold = contents.model_version, contents.decision_threshold
-    return ModelState(version, threshold, roles, frozenset(roles), scorer, contents.path, time.time())
+    return ModelState(
+        version, threshold, roles, frozenset(roles), scorer, contents.path, time.time(), explainer
+    )
+
+
+def load_package_explainer(package_dir: Path, contents: PackageContents) -> PackageExplainer | None:
+    """The package's explainer, checked against its recorded reference contributions; None without one."""
+    if not (package_dir / EXPLANATION_FILE).is_file():
+        return None
+    document = contents.document(EXPLANATION_FILE)
+    try:
+        explainer = load_explainer(contents.document(MODEL_DATA_FILE), document)
+    except ExplanationError as error:
+        raise ModelLoadError(f"{package_dir}: {EXPLANATION_FILE}: {error}") from None
+    problem = explanation_mismatch(explainer.explainer, document, PREDICTION_TOLERANCE)
+    if problem:
+        raise ModelLoadError(f"{package_dir}: {EXPLANATION_FILE}: {problem}")
+    return explainer
 
 
 def check_samples(package_dir: Path, scorer: CompiledScorer, samples: list[Sample]) -> None:
@@ -80,7 +109,7 @@ def load_model_state(package_dir: Path, *, allow_pickle: bool | None = None) -> 
         except ModelDataError as error:
             raise ModelLoadError(f"{package_dir}: {MODEL_DATA_FILE}: {error}") from None
         check_samples(package_dir, scorer, contents.samples)
-        return _state(contents, scorer)
+        return _state(contents, scorer, load_package_explainer(package_dir, contents))
     if not (scikit_learn_installed() if allow_pickle is None else allow_pickle):
         raise ModelLoadError(
             f"{package_dir}: no {MODEL_DATA_FILE}, and model.joblib needs scikit-learn, which this "

@@ -6,21 +6,35 @@ audit rows are built only once every employee has an answer (a request that ends
 leaves no trace), and the answer leaves only after `await audit.record(rows)` has returned, that is
 after the rows are committed: a crash can lose only rows whose answer never left. Prediction metrics
 count committed answers only.
+
+A live answer carries why (its inputs' exact contributions and top reasons in words, from the package's
+explainer), and its audit row keeps the same, so what the manager was told can be shown later. A batch
+(fallback) answer carries none: the nightly score stands for a model the service could not load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from attrition.audit.records import PredictionRow, new_id
+from attrition.modelpkg.explanation import Why
 from attrition.service.core.batch_scores import BatchScores
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelState
 from attrition.service.core.online_features import ResolvedFeatures
 from attrition.service.core.runtime import AuditSink
-from attrition.service.schemas import EmployeeFeatures, Prediction, ScoredFeatures
+from attrition.service.schemas import (
+    EmployeeFeatures,
+    Prediction,
+    PredictionExplanation,
+    Reason,
+    ScoredFeatures,
+)
+
+log = logging.getLogger("attrition.service.scoring")
 
 
 class UnknownRoleError(ValueError):
@@ -130,6 +144,28 @@ async def live_probabilities(state: ModelState, rows: list[dict[str, object]]) -
         return None
 
 
+def explain(state: ModelState, features: dict[str, object]) -> Why | None:
+    """Why this live score, or None without an explainer or when explaining fails (the score stands)."""
+    if state.explainer is None:
+        return None
+    try:
+        return state.explainer.why(features)
+    except Exception as error:  # an explainer bug must not cost the employee their score
+        log.warning("no explanation for this answer: %s", type(error).__name__)  # no inputs in logs
+        return None
+
+
+def explanation_body(why: Why | None) -> PredictionExplanation | None:
+    """The answer's `explanation` (unrounded, so it adds up to the unrounded probability)."""
+    if why is None:
+        return None
+    return PredictionExplanation(
+        baseline=why.explanation.baseline,
+        contributions=why.explanation.as_dict(),
+        reasons=[Reason(input=r.input, contribution=r.contribution, text=r.text) for r in why.reasons],
+    )
+
+
 async def score_employees(
     *,
     state: ModelState | None,
@@ -160,10 +196,12 @@ async def score_employees(
         probabilities = await live_probabilities(state, inputs)
     predictions: list[Prediction] = []
     scored: list[float] = []
+    whys: list[Why | None] = []
     fallback_reason = None
     for index, (employee, origin) in enumerate(zip(employees, resolved, strict=True)):
         if state is not None and probabilities is not None:
             probability = probabilities[index]
+            why = explain(state, features[index] or {})
             prediction = Prediction(
                 attrition_probability=round(probability, 4),
                 decision=probability >= state.decision_threshold,
@@ -173,9 +211,11 @@ async def score_employees(
                 employee_id=employee.employee_id,
                 prediction_id=new_id(),
                 warnings=origin.warnings(),
+                explanation=explanation_body(why),
                 **feature_origin(origin),
             )
         else:
+            why = None
             fallback_reason = "model_unavailable" if state is None else "scoring_error"
             where = None if len(employees) == 1 else index
             prediction, probability = batch_answer(
@@ -183,6 +223,7 @@ async def score_employees(
             )
         predictions.append(prediction)
         scored.append(probability)
+        whys.append(why)
     rows = [
         PredictionRow.for_prediction(
             caller=caller,
@@ -197,9 +238,10 @@ async def score_employees(
             prediction_id=prediction.prediction_id,
             feature_table_version=origin.table_version,
             features_as_of=origin.as_of,
+            reasons=None if why is None else why.record(),
         )
-        for employee, origin, prediction, probability in zip(
-            employees, resolved, predictions, scored, strict=True
+        for employee, origin, prediction, probability, why in zip(
+            employees, resolved, predictions, scored, whys, strict=True
         )
     ]
     await audit.record(rows)  # committed before anything is counted or answered
