@@ -36,7 +36,10 @@ Version-3 traffic: nothing alerts.
   decay    recall                 90d ok                recall 0.743 (95% CI 0.676-0.808, n=171) vs baseline 0.774: drop 3.1 pp
   decay    precision              90d ok                precision 0.318 (95% CI 0.273-0.364, n=399) vs baseline 0.327: drop 0.8 pp
   fairness age_band_recall_gap    90d insufficient_data too few positives per age band {'30-44': 65, '45+': 79, '<30': 27}; a verdict needs 100 in each
-  monitor: v3-6af8d185a68d drift=ok decay=ok fairness=insufficient_data (1000 labelled of 1000 employees)
+  calibration recall                 90d ok                realized recall 0.743 (n=171) vs estimated 0.814 (if calibrated 95% 0.759-0.868): within it widened by 5 pp
+  calibration precision              90d ok                realized precision 0.318 (n=399) vs estimated 0.314 (if calibrated 95% 0.273-0.358): within it widened by 5 pp
+  month    2026-12 1000 scored 1000 labelled: recall 0.814 (0.759-0.868) realized 0.743 (0.676-0.808); precision 0.314 (0.273-0.358) realized 0.318 (0.273-0.364)
+  monitor: v3-6af8d185a68d drift=ok decay=ok fairness=insufficient_data calibration=ok estimate=insufficient_data (1000 labelled of 1000 employees)
 
 Version-8 traffic: income drift and confirmed precision decay start `make retrain VERSION=8` (DVC's
 per-stage lines left out); the gate judges the candidate.
@@ -78,7 +81,7 @@ per-stage lines left out); the gate judges the candidate.
   params.yaml
   == 4/6 push code and outputs
   dvc push
-  14 files pushed
+  15 files pushed
   == 5/6 propose
   attrition registry propose
   propose: registered v1.1.0 of attrition-model at HEAD and assigned staging
@@ -98,7 +101,12 @@ per-stage lines left out); the gate judges the candidate.
   decay    recall                 90d ok                recall 0.779 (95% CI 0.731-0.827, n=280) vs baseline 0.774: rise 0.5 pp
   decay    precision              90d alert             precision 0.270 (95% CI 0.241-0.301, n=808) vs baseline 0.327: drop 5.7 pp
   fairness age_band_recall_gap    90d insufficient_data too few positives per age band {'30-44': 97, '<30': 68}; a verdict needs 100 in each
-  monitor: v3-6af8d185a68d drift=alert decay=alert fairness=insufficient_data (2000 labelled of 3000 employees); alerts: drift:monthly_income@1d, drift:score@1d, drift:monthly_income@4d, drift:score@4d, decay:precision@90d
+  calibration recall                 90d ok                realized recall 0.779 (n=280) vs estimated 0.842 (if calibrated 95% 0.804-0.875): within it widened by 5 pp
+  calibration precision              90d ok                realized precision 0.270 (n=808) vs estimated 0.313 (if calibrated 95% 0.283-0.343): within it widened by 5 pp
+  estimate recall               2026-12 ok                estimated recall 0.832 (95% 0.802-0.862, 3000 scored, 2000 labelled) vs baseline 0.774: rise 5.9 pp [scores drifted (PSI 0.14): calibration extrapolated]
+  estimate precision            2026-12 ok                estimated precision 0.313 (95% 0.290-0.339, 3000 scored, 2000 labelled) vs baseline 0.327: drop 1.4 pp [scores drifted (PSI 0.14): calibration extrapolated]
+  month    2026-12 3000 scored 2000 labelled: recall 0.832 (0.802-0.862); precision 0.313 (0.290-0.339)
+  monitor: v3-6af8d185a68d drift=alert decay=alert fairness=insufficient_data calibration=ok estimate=ok (2000 labelled of 3000 employees); alerts: drift:monthly_income@1d, drift:score@1d, drift:monthly_income@4d, drift:score@4d, decay:precision@90d
   monitor: --on-decay exited 0
   monitor exited 1
   $ git show --stat --format=%s HEAD          # the retrain committed what it made, no scratch file
@@ -106,14 +114,14 @@ per-stage lines left out); the gate judges the candidate.
   
    data/.gitignore                            |   1 +
    dvc.lock                                   | 134 ++++++++++++-------------
-   metrics/evaluation.json                    | 106 ++++++++++----------
+   metrics/evaluation.json                    | 113 +++++++++++----------
    metrics/metrics.json                       |  10 +-
    metrics/plots/custom/calibration.json      |  38 +++----
    metrics/plots/custom/confusion_matrix.json |   8 +-
    metrics/plots/custom/precision_recall.json | 324 +++++++++---------------------------------------------------
    metrics/plots/custom/roc.json              | 399 ++++++++++++--------------------------------------------------------------
    params.yaml                                |   2 +-
-   9 files changed, 253 insertions(+), 769 deletions(-)
+   9 files changed, 256 insertions(+), 773 deletions(-)
   $ attrition registry show
   version  stages   model_version    data  roc_auc  precision  recall  registered           commit
   v1.1.0   staging  v8-ded79099456c  v8    0.828    0.275      0.864   * (glob)
@@ -123,7 +131,7 @@ per-stage lines left out); the gate judges the candidate.
   $ curl -s -H "Authorization: Bearer $(cat scratch/token)" -H 'content-type: application/json' \
   >   -d '{"age": 29, "job_role": "Sales", "monthly_income": 3500, "years_at_company": 1}' \
   >   http://127.0.0.1:18434/predict; echo
-  {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473,"model_version":"v3-6af8d185a68d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null} (glob)
+  {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473,"model_version":"v3-6af8d185a68d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null,"explanation":{"measured_in":"probability","baseline":0.16407301469851415,"contributions":{"monthly_income":0.1983652406161376,"years_at_company":0.14197362525525803,"job_role":0.17960360864757194},"reasons":[{"input":"monthly_income","contribution":0.1983652406161376,"text":"monthly income 3,500 is lower than about 90% of colleagues in Sales: +0.20"},{"input":"job_role","contribution":0.17960360864757194,"text":"job role Sales: +0.18"},{"input":"years_at_company","contribution":0.14197362525525803,"text":"years at company 1 is lower than about 90% of colleagues in Sales: +0.14"}]}} (glob)
   $ grep -E '^attrition_monitor_(psi|verdict)\{.*monthly_income.*window="1d"' scratch/monitor.prom
   attrition_monitor_verdict{check="drift",subject="monthly_income",verdict="ok",window="1d"} 0.0
   attrition_monitor_verdict{check="drift",subject="monthly_income",verdict="alert",window="1d"} 1.0

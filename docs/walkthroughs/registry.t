@@ -32,7 +32,7 @@ Scratch files go to scratch/ (git-ignored). Production starts from the seed's lo
   >   -d '{"age": 29, "job_role": "Sales", "monthly_income": 3500, "years_at_company": 1}' \
   >   http://127.0.0.1:18433/predict; echo; }
   $ predict
-  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986230894,"model_version":"v3-cb060fd07a2d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null} (glob)
+  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986230894,"model_version":"v3-cb060fd07a2d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null,"explanation":{"measured_in":"probability","baseline":0.17670572753827712,"contributions":{"age":0.01220387404915537,"monthly_income":0.16996443135099126,"years_at_company":0.19364441712713434,"job_role":0.19583898756976684},"reasons":[{"input":"job_role","contribution":0.19583898756976684,"text":"job role Sales: +0.20"},{"input":"years_at_company","contribution":0.19364441712713434,"text":"years at company 1 is lower than about 90% of colleagues in Sales: +0.19"},{"input":"monthly_income","contribution":0.16996443135099126,"text":"monthly income 3,500 is lower than about 90% of colleagues in Sales: +0.17"}]}} (glob)
 
 The weekly job for dataset version 4 (DVC's per-stage lines left out):
 
@@ -67,7 +67,7 @@ The weekly job for dataset version 4 (DVC's per-stage lines left out):
   params.yaml
   == 4/6 push code and outputs
   dvc push
-  14 files pushed
+  15 files pushed
   == 5/6 propose
   attrition registry propose
   propose: registered v1.1.0 of attrition-model at HEAD and assigned staging
@@ -110,7 +110,7 @@ The champion (gradient boosting, column selection: the defaults) on dataset vers
   deploy: prod is v1.2.0 (model v3-6af8d185a68d) -> scratch/serving/current (was releases/v3-cb060fd07a2d-????????) (glob)
   deploy: service reloaded, now serving v3-6af8d185a68d
   $ predict
-  {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473,"model_version":"v3-6af8d185a68d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null} (glob)
+  {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473,"model_version":"v3-6af8d185a68d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null,"explanation":{"measured_in":"probability","baseline":0.16407301469851415,"contributions":{"monthly_income":0.1983652406161376,"years_at_company":0.14197362525525803,"job_role":0.17960360864757194},"reasons":[{"input":"monthly_income","contribution":0.1983652406161376,"text":"monthly income 3,500 is lower than about 90% of colleagues in Sales: +0.20"},{"input":"job_role","contribution":0.17960360864757194,"text":"job role Sales: +0.18"},{"input":"years_at_company","contribution":0.14197362525525803,"text":"years at company 1 is lower than about 90% of colleagues in Sales: +0.14"}]}} (glob)
 
 Rollback, then deploy by SIGHUP:
 
@@ -120,7 +120,7 @@ Rollback, then deploy by SIGHUP:
   deploy: prod is v1.0.0 (model v3-cb060fd07a2d) -> scratch/serving/current (was releases/v3-6af8d185a68d-????????) (glob)
   deploy: sent SIGHUP to *; its reload verifies and keeps the old model on failure (glob)
   $ sleep 2; predict
-  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986230894,"model_version":"v3-cb060fd07a2d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null} (glob)
+  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986230894,"model_version":"v3-cb060fd07a2d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null,"explanation":{"measured_in":"probability","baseline":0.17670572753827712,"contributions":{"age":0.01220387404915537,"monthly_income":0.16996443135099126,"years_at_company":0.19364441712713434,"job_role":0.19583898756976684},"reasons":[{"input":"job_role","contribution":0.19583898756976684,"text":"job role Sales: +0.20"},{"input":"years_at_company","contribution":0.19364441712713434,"text":"years at company 1 is lower than about 90% of colleagues in Sales: +0.19"},{"input":"monthly_income","contribution":0.16996443135099126,"text":"monthly income 3,500 is lower than about 90% of colleagues in Sales: +0.17"}]}} (glob)
   $ attrition registry show
   version  stages   model_version    data  roc_auc  precision  recall  registered           commit
   v1.2.0   staging  v3-6af8d185a68d  v3    0.824    0.323      0.778   * (glob)

@@ -4,7 +4,7 @@ the same user pulls what the first pushed. Then the team's `s3` remote, its endp
 
   $ make repro > scratch/repro.log 2>&1
   $ dvc push
-  15 files pushed
+  16 files pushed
   $ git clone -q . ../second
   $ (cd ../second && dvc pull -q && git status --short && dvc status)
   Data and pipelines are up to date.
@@ -19,7 +19,7 @@ The team's `s3` remote (moto's server stands in for S3 here):
   $ dvc remote modify --local s3 access_key_id test
   $ dvc remote modify --local s3 secret_access_key test
   $ dvc push -r s3                          # on the machine that built it
-  15 files pushed
+  16 files pushed
   $ git status --short
   $ git clone -q . ../third && cd ../third  # on a new machine
   $ dvc remote modify --local s3 endpointurl http://127.0.0.1:18435
