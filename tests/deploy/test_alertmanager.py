@@ -28,7 +28,7 @@ import yaml
 from attrition.monitor.checks import CheckResult
 from attrition.monitor.exposition import build_registry
 from tests.support.monitoring import free_port, wait_until
-from tests.support.system import ensure_command
+from tests.support.system import ensure_command, get_json, logged_process
 
 pytestmark = pytest.mark.system  # amtool and alertmanager from Debian's prometheus-alertmanager
 
@@ -161,26 +161,6 @@ def _webhook() -> Iterator[_Webhook]:
         thread.join(10)
 
 
-@contextlib.contextmanager
-def _process(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("w") as handle:
-        proc = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())
-
-
 def _ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -252,11 +232,11 @@ def test_prometheus_alerts_reach_slack_and_pagerduty_through_alertmanager(tmp_pa
             f"--web.listen-address=127.0.0.1:{prom_port}",
         ]
         with (
-            _process(am_args, tmp_path / "alertmanager.log"),
-            _process(static, tmp_path / "static.log"),
+            logged_process(am_args, tmp_path / "alertmanager.log"),
+            logged_process(static, tmp_path / "static.log"),
         ):
             wait_until(lambda: _ready(f"{am_url}/-/ready"), "Alertmanager to be ready", timeout_s=30)
-            with _process(prom_args, tmp_path / "prometheus.log"):
+            with logged_process(prom_args, tmp_path / "prometheus.log"):
 
                 def delivered() -> bool:
                     slack = [p for p in hook.posts("/slack") if "AttritionFeatureDrift" in json.dumps(p)]
@@ -283,7 +263,9 @@ def test_prometheus_alerts_reach_slack_and_pagerduty_through_alertmanager(tmp_pa
                     assert response.status == 200
 
                 def inhibited() -> bool:
-                    alerts = _get(f"{am_url}/api/v2/alerts?filter=alertname%3D%22AttritionHigh5xxRatio%22")
+                    alerts = get_json(
+                        f"{am_url}/api/v2/alerts?filter=alertname%3D%22AttritionHigh5xxRatio%22"
+                    )
                     return bool(alerts) and bool(alerts[0]["status"]["inhibitedBy"])
 
                 wait_until(inhibited, "the derived page to be inhibited", timeout_s=30)

@@ -9,44 +9,19 @@ The rules are the committed ones with every `for:` cut to 1 s so the test needs 
 
 from __future__ import annotations
 
-import contextlib
-import json
-import subprocess
 import sys
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from attrition.monitor import run, simulate
 from tests.support.monitoring import free_port, package_with_reference, scores_for, serve, wait_until
-from tests.support.system import ensure_command
+from tests.support.system import ensure_command, get_json, logged_process
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@contextlib.contextmanager
-def _process(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("w") as handle:
-        proc = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())
 
 
 def _fast_rules(path: Path) -> Path:
@@ -115,13 +90,13 @@ def test_prometheus_scrapes_service_and_monitor_and_the_drift_alert_fires(
         ]
         api = f"http://127.0.0.1:{prom_port}/api/v1"
         with (
-            _process(static, tmp_path / "static.log"),
-            _process(server, tmp_path / "prometheus.log"),
+            logged_process(static, tmp_path / "static.log"),
+            logged_process(server, tmp_path / "prometheus.log"),
         ):
 
             def drift_firing() -> bool:
                 try:
-                    alerts = _get(f"{api}/alerts")["data"]["alerts"]
+                    alerts = get_json(f"{api}/alerts")["data"]["alerts"]
                 except OSError:
                     return False
                 return any(
@@ -133,11 +108,11 @@ def test_prometheus_scrapes_service_and_monitor_and_the_drift_alert_fires(
 
             wait_until(drift_firing, "the drift alert to fire", timeout_s=90, interval_s=1)
             query = urllib.parse.quote('sum(attrition_predictions_total{job="attrition"})')
-            result = _get(f"{api}/query?query={query}")["data"]["result"]
-            up = _get(f"{api}/query?query=up")["data"]["result"]
+            result = get_json(f"{api}/query?query={query}")["data"]["result"]
+            up = get_json(f"{api}/query?query=up")["data"]["result"]
             firing = {
                 a["labels"]["alertname"]
-                for a in _get(f"{api}/alerts")["data"]["alerts"]
+                for a in get_json(f"{api}/alerts")["data"]["alerts"]
                 if a["state"] == "firing"
             }
 

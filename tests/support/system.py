@@ -7,10 +7,16 @@ call is bounded in time; a machine where installing is impossible skips the test
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
 import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +56,25 @@ def ensure_command(command: str, package: str) -> str:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             pytest.skip(f"could not install {package} for {command}: {last[0]}")
         return found
+
+
+@contextlib.contextmanager
+def logged_process(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process whose output goes to `log`; terminated (killed after 20 s) on exit."""
+    with log.open("w") as handle:
+        proc = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def get_json(url: str) -> Any:
+    """GET `url` (5 s timeout) and decode its JSON body."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
