@@ -83,17 +83,18 @@ def drift_check(
     return CheckResult("drift", subject, window, verdict, rows, reason, figures)
 
 
+def baseline_figures(baseline: Baseline) -> dict[str, Any]:
+    """The package baseline as a check records it beside an estimate (decay, and the CBPE estimate)."""
+    return {"value": baseline.value, "ci95": [baseline.low, baseline.high], "support": baseline.support}
+
+
 def decay_check(
     subject: str, window: str, estimate: Estimate, baseline: Baseline, *, max_drop: float, min_support: int
 ) -> CheckResult:
     """Decay is confirmed only when the drop exceeds `max_drop` AND the interval lies below the baseline."""
     figures: dict[str, Any] = {
         **estimate.as_dict(),
-        "baseline": {
-            "value": baseline.value,
-            "ci95": [baseline.low, baseline.high],
-            "support": baseline.support,
-        },
+        "baseline": baseline_figures(baseline),
         "drop": None if estimate.value is None else baseline.value - estimate.value,
         "max_drop": max_drop,
         "min_support": min_support,

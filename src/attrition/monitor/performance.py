@@ -18,7 +18,7 @@ import pandas as pd
 
 from attrition.method.confidence import Estimate, recall_precision
 from attrition.modelpkg.reference import SCORE, Baseline, Reference
-from attrition.monitor.checks import CheckResult, Verdict, drift_check
+from attrition.monitor.checks import CheckResult, Verdict, baseline_figures, drift_check
 from attrition.monitor.estimate import (
     CAVEAT,
     METRICS,
@@ -197,11 +197,7 @@ def estimate_check(
     minimum = params.decay.min_support
     figures: dict[str, Any] = {
         **estimate.as_dict(),
-        "baseline": {
-            "value": baseline.value,
-            "ci95": [baseline.low, baseline.high],
-            "support": baseline.support,
-        },
+        "baseline": baseline_figures(baseline),
         "drop": None if estimate.value is None else baseline.value - estimate.value,
         "max_drop": params.decay.max_drop,
         "min_support": minimum,
