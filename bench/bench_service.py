@@ -22,7 +22,8 @@ on, Unix socket only), stopped and deleted at the end; or --pg-url.
 What the per-prediction reasons cost (issue 24) is bench/bench_reasons.py, built on this file's driver.
 
 Every loop is bounded: each run stops after --duration seconds (and at most --max-requests);
-every socket read has a timeout; servers are stopped by PID.
+every socket read has a timeout; servers are stopped by PID. One file (~410 lines): the load driver
+and the servers it starts, which bench_by_id.py and bench_reasons.py import.
 """
 
 from __future__ import annotations
