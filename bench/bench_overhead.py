@@ -1,0 +1,121 @@
+"""`attrition serve` against a no-op FastAPI POST with the same body (issue 26): p99 and throughput ratios.
+
+Both servers run with uvloop and httptools on 127.0.0.1; the service answers only after its audit row is
+committed (SQLite here). Each connection count runs the two servers back to back for --rounds rounds in
+alternating order, so the machine's load drift hits both; the table gives pooled figures and the ratios
+the issue targets (p99 <= 2x the no-op's, throughput >= 0.5x).
+
+    .venv/bin/python bench/bench_overhead.py [--duration 8] [--rounds 2] [--connections 1 8]
+
+Every loop is bounded: each run stops after --duration seconds (and at most --max-requests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.bench_service, run as a script
+
+from bench.bench_service import REPO, RunResult, _run_server, free_port
+
+P99_TARGET, THROUGHPUT_TARGET = 2.0, 0.5
+
+
+def _commands(kind: str, port: int) -> tuple[list[str], str]:
+    if kind == "attrition serve":
+        return [
+            sys.executable,
+            "-m",
+            "attrition.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ], "/readyz"
+    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "bench.noop_reference:create_app"]
+    options = ["--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    return [*uvicorn, *options, "--log-level", "warning"], "/readyz"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--package", type=Path, default=REPO / "models" / "attrition-model")
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--max-requests", type=int, default=2_000_000)
+    args = parser.parse_args(argv)
+    if not (args.package / "MANIFEST.sha256").is_file():
+        print(f"error: {args.package} is not a model package (run the pipeline first)", file=sys.stderr)
+        return 2
+    if not (0 < args.duration <= 300 and 1 <= args.rounds <= 20):
+        print("error: --duration must be in (0, 300] s and --rounds in 1..20", file=sys.stderr)
+        return 2
+
+    import uvloop
+
+    from attrition.service.core.tokens import mint_token
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    secret = secrets.token_urlsafe(48)
+    token = mint_token(secret, "bench", ["attrition:predict"], 3600)
+    print("| connections | server | requests/s | p50 ms | p99 ms | non-2xx | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    ratios = []
+    with tempfile.TemporaryDirectory(prefix="attrition-bench-") as tmp:
+        env = {
+            **os.environ,
+            "ATTRITION_JWT_SECRET": secret,
+            "ATTRITION_SCORES": str(Path(tmp) / "none.csv"),
+            "ATTRITION_PACKAGE": str(args.package.resolve()),
+        }
+        for connections in args.connections:
+            pooled = {kind: RunResult(kind) for kind in ("attrition serve", "no-op FastAPI")}
+            for round_number in range(args.rounds):
+                kinds = list(pooled) if round_number % 2 == 0 else list(pooled)[::-1]
+                for kind in kinds:
+                    port = free_port()
+                    command, ready = _commands(kind, port)
+                    run_env = {
+                        **env,
+                        "ATTRITION_AUDIT_DB": str(Path(tmp) / f"audit-{connections}-{round_number}.db"),
+                    }
+                    run_args = argparse.Namespace(**{**vars(args), "connections": connections})
+                    result = _run_server(kind, command, run_env, ready, token, run_args, port)
+                    total = pooled[kind]
+                    total.requests += result.requests
+                    total.answered += result.answered
+                    total.non_2xx += result.non_2xx
+                    total.errors += result.errors
+                    total.seconds += result.seconds
+                    total.latencies_ms.extend(result.latencies_ms)
+            for kind, r in pooled.items():
+                print(
+                    f"| {connections} | {kind} | {r.rps:,.0f} | {r.percentile(50):.2f} "
+                    f"| {r.percentile(99):.2f} | {r.non_2xx} | {r.errors} |"
+                )
+            serve, noop = pooled["attrition serve"], pooled["no-op FastAPI"]
+            ratios.append((connections, serve.percentile(99) / noop.percentile(99), serve.rps / noop.rps))
+    print()
+    for connections, p99, throughput in ratios:
+        met = p99 <= P99_TARGET and throughput >= THROUGHPUT_TARGET
+        print(
+            f"{connections} connection(s): p99 {p99:.1f}x the no-op's (target <= {P99_TARGET:g}x), "
+            f"throughput {throughput:.2f}x (target >= {THROUGHPUT_TARGET:g}x): {'met' if met else 'NOT met'}"
+        )
+    print(
+        f"({args.rounds} alternating rounds of {args.duration:g} s per server, {os.cpu_count()} cores shared)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
