@@ -119,10 +119,12 @@ def settings_for(tmp: Path, package: Path, scores: Path, **overrides: Any) -> Se
 
 
 @contextlib.contextmanager
-def serve_in_thread(settings: ServiceSettings, runtime: ServiceRuntime | None = None) -> Iterator[Server]:
+def serve_in_thread(
+    settings: ServiceSettings, runtime: ServiceRuntime | None = None, *, predict_fast_path: bool = True
+) -> Iterator[Server]:
     """uvicorn on a socket bound to port 0, in a thread, with `attrition serve`'s limits; stopped
     cleanly (lifespan shutdown)."""
-    app = create_app(settings, runtime)
+    app = create_app(settings, runtime, predict_fast_path=predict_fast_path)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -14,8 +14,14 @@ from fastapi_offline import FastAPIOffline
 
 from attrition import __version__
 from attrition.service.api.deps import ACCESS_SCOPES
-from attrition.service.api.errors import install_error_handlers
-from attrition.service.api.guards import AllowedHostsMiddleware, AuthFirstMiddleware, guarded_routes
+from attrition.service.api.errors import ScoringErrorAnswers, install_error_handlers
+from attrition.service.api.fast_predict import PredictFastPath
+from attrition.service.api.guards import (
+    AllowedHostsMiddleware,
+    AuthFirstMiddleware,
+    HostRule,
+    guarded_routes,
+)
 from attrition.service.api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from attrition.service.api.openapi import openapi_with_roles
 from attrition.service.api.routers import admin, decisions, desk, health, predict, scores
@@ -48,11 +54,14 @@ def _on_sighup(runtime: ServiceRuntime, tasks: set[asyncio.Task[Any]]) -> None:
     task.add_done_callback(tasks.discard)
 
 
-def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None) -> FastAPI:
+def create_app(
+    settings: ServiceSettings, runtime: ServiceRuntime | None = None, *, predict_fast_path: bool = True
+) -> FastAPI:
     """Build the app around `runtime` (default: the production wiring for `settings`).
 
     The model is loaded (and verified) when the lifespan starts; SIGHUP reloads it when the app
-    runs in the main thread.
+    runs in the main thread. `predict_fast_path=False` leaves POST /predict to the routers alone:
+    the reference the tests hold the fast path (api/fast_predict.py) to.
     """
     runtime = runtime if runtime is not None else build_runtime(settings)
 
@@ -96,11 +105,13 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
     app.state.runtime = runtime
     for router in ROUTERS:
         app.include_router(router)
-    install_error_handlers(app, runtime.metrics)
+    scoring_errors = ScoringErrorAnswers(runtime.metrics)
+    install_error_handlers(app, runtime.metrics, scoring_errors)
     app.openapi = openapi_with_roles(app, runtime)  # type: ignore[method-assign]
-    # Added last = outermost, so a request meets: metrics (which see every answer, refusals too),
-    # the Host check, the token check (an anonymous client's body is never read), the body rules,
-    # then routing.
+    # Added last = outermost, so a request meets: the /predict fast path (which answers the common
+    # prediction itself and hands everything else on), metrics (which see every answer, refusals
+    # too), the Host check, the token check (an anonymous client's body is never read), the body
+    # rules, then routing.
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -109,12 +120,23 @@ def create_app(settings: ServiceSettings, runtime: ServiceRuntime | None = None)
     )
     routes = [route for router in ROUTERS for route in router.routes]
     app.add_middleware(AuthFirstMiddleware, runtime=runtime, routes=guarded_routes(routes, ACCESS_SCOPES))
-    app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
+    hosts = HostRule(settings.allowed_hosts)
+    app.add_middleware(AllowedHostsMiddleware, hosts=hosts)
     app.add_middleware(
         MetricsMiddleware,
         metrics=runtime.metrics,
         known_paths=frozenset(
             path for router in ROUTERS for route in router.routes if (path := getattr(route, "path", None))
         ),
+    )
+    if not predict_fast_path:
+        return app
+    app.add_middleware(
+        PredictFastPath,
+        runtime=runtime,
+        hosts=hosts,
+        errors=scoring_errors,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
     )
     return app

@@ -83,27 +83,98 @@ def _endpoint(request: Request) -> str:
     return str(getattr(request.scope.get("route"), "path", "unmatched"))
 
 
-def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
+def _validation_answer(metrics: ServiceMetrics, endpoint: str, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {
+            "field": field_name(e.get("loc", ())) if e.get("type") != "json_invalid" else "body",
+            "message": error_message(e),
+            "type": str(e.get("type", "value_error")),
+        }
+        for e in exc.errors()[:MAX_REPORTED_ERRORS]
+    ]
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    total = len(exc.errors())
+    more = f" (+{total - 1} more)" if total > 1 else ""
+    metrics.validation_errors.labels(endpoint).inc()
+    return JSONResponse(
+        {"detail": f"{first['field']}: {first['message']}{more}", "errors": errors},
+        status_code=422,
+    )
+
+
+class ScoringErrorAnswers:
+    """The answers to what scoring a request can raise once its body is valid, for the app's handlers
+    and for the /predict fast path (api/fast_predict.py) alike, so both answer the same."""
+
+    def __init__(self, metrics: ServiceMetrics) -> None:
+        self.metrics = metrics
+        self._logged = ""
+
+    def answer(self, endpoint: str, exc: Exception) -> JSONResponse | None:
+        """The answer to `exc`, or None when it is not a scoring error (a bug: 500)."""
+        if isinstance(exc, UnknownRoleError):
+            return self.unknown_role(endpoint, exc)
+        if isinstance(exc, LookupRefusedError):
+            return self.lookup_refused(endpoint, exc)
+        if isinstance(exc, NoAnswerError):
+            return self.no_answer(exc)
+        if isinstance(exc, AuditUnavailableError):
+            return self.audit_unavailable(endpoint, exc)
+        if isinstance(exc, AuditInputError):
+            return self.audit_input(endpoint, exc)
+        return None
+
+    def unknown_role(self, endpoint: str, exc: UnknownRoleError) -> JSONResponse:
+        loc: tuple[str | int, ...] = (
+            ("body", exc.field) if exc.index is None else ("body", "employees", exc.index, exc.field)
+        )
+        error = {"type": "enum", "loc": loc, "msg": str(exc), "input": exc.job_role}
+        return _validation_answer(self.metrics, endpoint, RequestValidationError([error]))
+
+    def lookup_refused(self, endpoint: str, exc: LookupRefusedError) -> JSONResponse:
+        # The detail names the id the caller sent, nothing the store holds about the employee.
+        if isinstance(exc, OnlineFeaturesUnavailableError) and not exc.configured:
+            loc: tuple[str | int, ...] = ("body", "employee_id")
+            if exc.index is not None:
+                loc = ("body", "employees", exc.index, "employee_id")
+            error = {"type": "online_features_not_configured", "loc": loc, "msg": str(exc)}
+            return _validation_answer(self.metrics, endpoint, RequestValidationError([error]))
+        if isinstance(exc, EmployeeUnknownError | EmployeeLeftError):
+            status = 404 if isinstance(exc, EmployeeUnknownError) else 410
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+
+    @staticmethod
+    def no_answer(exc: NoAnswerError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+
+    def audit_unavailable(self, endpoint: str, exc: AuditUnavailableError) -> JSONResponse:
+        self.metrics.audit_refusals.labels(endpoint).inc()
+        reason = one_line(exc)
+        if reason != self._logged:  # once per new reason, not once per refused request
+            self._logged = reason
+            log.warning("answering 503 while the audit store cannot commit: %s", reason)
+        return JSONResponse(
+            {
+                "detail": f"not answered: the audit store cannot commit ({public_audit_reason(reason)}); "
+                "retry later"
+            },
+            status_code=503,
+            headers={"Retry-After": AUDIT_RETRY_AFTER_S},
+        )
+
+    def audit_input(self, endpoint: str, exc: AuditInputError) -> JSONResponse:
+        message = str(exc).removeprefix(f"{exc.field}: ")
+        error = {"type": "value_error", "loc": ("body", exc.field), "msg": message}
+        return _validation_answer(self.metrics, endpoint, RequestValidationError([error]))
+
+
+def install_error_handlers(app: FastAPI, metrics: ServiceMetrics, scoring: ScoringErrorAnswers) -> None:
     """Register the handlers on `app`; 4xx refusals are counted per endpoint in `metrics`."""
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": field_name(e.get("loc", ())) if e.get("type") != "json_invalid" else "body",
-                "message": error_message(e),
-                "type": str(e.get("type", "value_error")),
-            }
-            for e in exc.errors()[:MAX_REPORTED_ERRORS]
-        ]
-        first = errors[0] if errors else {"field": "body", "message": "invalid request"}
-        total = len(exc.errors())
-        more = f" (+{total - 1} more)" if total > 1 else ""
-        metrics.validation_errors.labels(_endpoint(request)).inc()
-        return JSONResponse(
-            {"detail": f"{first['field']}: {first['message']}{more}", "errors": errors},
-            status_code=422,
-        )
+        return _validation_answer(metrics, _endpoint(request), exc)
 
     @app.exception_handler(ClientDisconnect)
     async def client_gone(request: Request, exc: Exception) -> JSONResponse:
@@ -143,61 +214,31 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(UnknownRoleError)
-    async def unknown_role(request: Request, exc: UnknownRoleError) -> JSONResponse:
-        loc: tuple[str | int, ...] = (
-            ("body", exc.field) if exc.index is None else ("body", "employees", exc.index, exc.field)
-        )
-        error = {"type": "enum", "loc": loc, "msg": str(exc), "input": exc.job_role}
-        return await validation_error(request, RequestValidationError([error]))
-
     @app.exception_handler(AuthError)
     async def auth_error(request: Request, exc: AuthError) -> JSONResponse:
         return JSONResponse(
             {"detail": exc.message}, status_code=exc.status, headers={"WWW-Authenticate": exc.challenge}
         )
 
+    @app.exception_handler(UnknownRoleError)
+    async def unknown_role(request: Request, exc: UnknownRoleError) -> JSONResponse:
+        return scoring.unknown_role(_endpoint(request), exc)
+
     @app.exception_handler(LookupRefusedError)
     async def lookup_refused(request: Request, exc: LookupRefusedError) -> JSONResponse:
-        # The detail names the id the caller sent, nothing the store holds about the employee.
-        if isinstance(exc, OnlineFeaturesUnavailableError) and not exc.configured:
-            loc: tuple[str | int, ...] = ("body", "employee_id")
-            if exc.index is not None:
-                loc = ("body", "employees", exc.index, "employee_id")
-            error = {"type": "online_features_not_configured", "loc": loc, "msg": str(exc)}
-            return await validation_error(request, RequestValidationError([error]))
-        if isinstance(exc, EmployeeUnknownError | EmployeeLeftError):
-            status = 404 if isinstance(exc, EmployeeUnknownError) else 410
-            return JSONResponse({"detail": str(exc)}, status_code=status)
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
+        return scoring.lookup_refused(_endpoint(request), exc)
 
     @app.exception_handler(NoAnswerError)
     async def no_answer(request: Request, exc: NoAnswerError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER_S})
-
-    logged = [""]
+        return scoring.no_answer(exc)
 
     @app.exception_handler(AuditUnavailableError)
     async def audit_unavailable(request: Request, exc: AuditUnavailableError) -> JSONResponse:
-        metrics.audit_refusals.labels(_endpoint(request)).inc()
-        reason = one_line(exc)
-        if reason != logged[0]:  # once per new reason, not once per refused request
-            logged[0] = reason
-            log.warning("answering 503 while the audit store cannot commit: %s", reason)
-        return JSONResponse(
-            {
-                "detail": f"not answered: the audit store cannot commit ({public_audit_reason(reason)}); "
-                "retry later"
-            },
-            status_code=503,
-            headers={"Retry-After": AUDIT_RETRY_AFTER_S},
-        )
+        return scoring.audit_unavailable(_endpoint(request), exc)
 
     @app.exception_handler(AuditInputError)
     async def audit_input(request: Request, exc: AuditInputError) -> JSONResponse:
-        message = str(exc).removeprefix(f"{exc.field}: ")
-        error = {"type": "value_error", "loc": ("body", exc.field), "msg": message}
-        return await validation_error(request, RequestValidationError([error]))
+        return scoring.audit_input(_endpoint(request), exc)
 
     @app.exception_handler(PredictionNotFoundError)
     async def prediction_not_found(request: Request, exc: PredictionNotFoundError) -> JSONResponse:

@@ -37,23 +37,19 @@ def request_host(scope: Scope) -> str | None:
     return None
 
 
-class AllowedHostsMiddleware:
-    """400 for a Host outside `allowed_hosts` (exact names, `*.domain` suffixes, or `*`)."""
+class HostRule:
+    """The allowed hosts: exact names, `*.domain` suffixes, or `*`; the connection's own address too."""
 
-    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
-        self.app = app
+    def __init__(self, allowed_hosts: Iterable[str]) -> None:
         hosts = tuple(allowed_hosts)
         self.any = "*" in hosts
         self.exact = frozenset(host for host in hosts if not host.startswith("*."))
         self.suffixes = tuple(host[1:] for host in hosts if host.startswith("*."))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.any or self._allowed(scope):
-            await self.app(scope, receive, send)
-            return
-        await send_json(send, 400, {"detail": "invalid Host header"})  # never echo the value
-
-    def _allowed(self, scope: Scope) -> bool:
+    def allows(self, scope: Scope) -> bool:
+        """Whether the request's Host is allowed."""
+        if self.any:
+            return True
         host = request_host(scope)
         if not host:
             return False
@@ -61,6 +57,20 @@ class AllowedHostsMiddleware:
             return True
         server: tuple[str, int | None] | None = scope.get("server")
         return server is not None and host == str(server[0]).lower()
+
+
+class AllowedHostsMiddleware:
+    """400 for a Host outside the HostRule."""
+
+    def __init__(self, app: ASGIApp, hosts: HostRule) -> None:
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.hosts.allows(scope):
+            await self.app(scope, receive, send)
+            return
+        await send_json(send, 400, {"detail": "invalid Host header"})  # never echo the value
 
 
 @dataclass(frozen=True)

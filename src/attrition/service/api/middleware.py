@@ -25,6 +25,11 @@ class BodyTimeoutError(Exception):
     """The request body did not arrive within the body deadline (answered 408, connection closed)."""
 
 
+def body_overdue(body_timeout_s: float) -> str:
+    """The 408's detail, worded once for the body rules and the /predict fast path."""
+    return f"request body not received within {body_timeout_s:g} s"
+
+
 async def send_json(
     send: Send, status: int, body: dict[str, object], headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
@@ -59,13 +64,16 @@ def _is_form(scope: Scope) -> bool:
     )
 
 
-def _is_json(scope: Scope) -> bool:
-    """application/json or application/<anything>+json, parameters ignored."""
-    value = _header(scope, b"content-type")
+def is_json_media(value: bytes | None) -> bool:
+    """A Content-Type of application/json or application/<anything>+json, parameters ignored."""
     if value is None:
         return False
     media = value.split(b";", 1)[0].strip().lower()
     return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+
+
+def _is_json(scope: Scope) -> bool:
+    return is_json_media(_header(scope, b"content-type"))
 
 
 class MetricsMiddleware:
@@ -201,9 +209,7 @@ class BodyLimitMiddleware:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                raise BodyTimeoutError(
-                    f"request body not received within {self.body_timeout_s:g} s"
-                ) from None
+                raise BodyTimeoutError(body_overdue(self.body_timeout_s)) from None
             complete = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 

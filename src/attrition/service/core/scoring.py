@@ -24,8 +24,8 @@ from attrition.modelpkg.explanation import Why
 from attrition.service.core.batch_scores import BatchScores
 from attrition.service.core.metrics import ServiceMetrics
 from attrition.service.core.model_state import ModelState
-from attrition.service.core.online_features import ResolvedFeatures
-from attrition.service.core.runtime import AuditSink
+from attrition.service.core.online_features import ResolvedFeatures, resolve_features
+from attrition.service.core.runtime import AuditSink, ServiceRuntime
 from attrition.service.schemas import (
     EmployeeFeatures,
     Prediction,
@@ -250,6 +250,36 @@ async def score_employees(
     if fallback_reason is not None:
         metrics.fallbacks.labels(fallback_reason).inc(len(predictions))
     return predictions
+
+
+async def score_request(
+    runtime: ServiceRuntime, caller: str, employees: list[EmployeeFeatures], *, endpoint: str, batch: bool
+) -> list[Prediction]:
+    """One request's employees: features looked up for ids sent alone, roles checked against the model
+    this request started with, then scored and audited. Without a model the batch scores answer by id:
+    nothing to look up. The routers and the /predict fast path both score through here."""
+    state = runtime.current  # read once: a reload mid-request does not affect this request
+    resolved = resolve_features(
+        employees,
+        runtime.online,  # read once too: a whole batch is looked up in one store version
+        configured=runtime.settings.online_features is not None,
+        metrics=runtime.metrics,
+        batch=batch,
+        look_up=state is not None,
+    )
+    if state is not None:
+        check_roles(state, employees, batch=batch, resolved=resolved)
+    return await score_employees(
+        state=state,
+        scores=runtime.scores,
+        load_error=runtime.load_error,
+        audit=runtime.audit,
+        metrics=runtime.metrics,
+        caller=caller,
+        employees=employees,
+        endpoint=endpoint,
+        resolved=resolved,
+    )
 
 
 async def record_lookup(

@@ -2,6 +2,10 @@
 
 An employee is sent with all four features (scored as sent) or as an employee_id alone (scored with
 the online feature store's features for that id, which the answer returns with their origin).
+
+Under `attrition serve` the common POST /predict (valid body, authorised caller) is answered by the
+fast path in front of the app (api/fast_predict.py) through the same scoring; this route answers the
+rest, documents the endpoint in OpenAPI, and is the reference the tests hold the fast path to.
 """
 
 from __future__ import annotations
@@ -12,8 +16,7 @@ from fastapi import APIRouter, Response
 
 from attrition.service.api.deps import PredictAccess
 from attrition.service.api.openapi import auth_responses, security_requirement
-from attrition.service.core.online_features import resolve_features
-from attrition.service.core.scoring import check_roles, score_employees
+from attrition.service.core.scoring import score_request
 from attrition.service.core.tokens import SCOPE_PREDICT
 from attrition.service.schemas import (
     MAX_BATCH,
@@ -52,36 +55,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _score(
-    access: PredictAccess, employees: list[EmployeeFeatures], *, endpoint: str, batch: bool
-) -> list[Prediction]:
-    """Features looked up for ids sent alone, roles checked against the model this request started
-    with, then scored and audited. Without a model the batch scores answer by id: nothing to look up."""
-    runtime = access.runtime
-    state = runtime.current  # read once: a reload mid-request does not affect this request
-    resolved = resolve_features(
-        employees,
-        runtime.online,  # read once too: a whole batch is looked up in one store version
-        configured=runtime.settings.online_features is not None,
-        metrics=runtime.metrics,
-        batch=batch,
-        look_up=state is not None,
-    )
-    if state is not None:
-        check_roles(state, employees, batch=batch, resolved=resolved)
-    return await score_employees(
-        state=state,
-        scores=runtime.scores,
-        load_error=runtime.load_error,
-        audit=runtime.audit,
-        metrics=runtime.metrics,
-        caller=access.caller.subject,
-        employees=employees,
-        endpoint=endpoint,
-        resolved=resolved,
-    )
-
-
 @router.post(
     "/predict",
     response_model=Prediction,
@@ -99,7 +72,9 @@ async def predict(employee: EmployeeFeatures, access: PredictAccess) -> Response
     and as-of date. 404 if the store does not know the id, 410 if the employee has left. While no
     model is loaded the id selects the nightly batch score either way.
     """
-    predictions = await _score(access, [employee], endpoint="/predict", batch=False)
+    predictions = await score_request(
+        access.runtime, access.caller.subject, [employee], endpoint="/predict", batch=False
+    )
     # Prediction was validated when it was built; serialising it directly skips FastAPI's second
     # validation pass against response_model (documented in the schema all the same).
     return Response(predictions[0].model_dump_json(), media_type="application/json")
@@ -115,5 +90,7 @@ async def predict(employee: EmployeeFeatures, access: PredictAccess) -> Response
 async def predict_batch(request: BatchRequest, access: PredictAccess) -> BatchPrediction:
     """All-or-nothing: one invalid employee (or one id the online store cannot answer) fails the
     whole request, naming its index. Each item is all four features or an employee_id alone."""
-    predictions = await _score(access, request.employees, endpoint="/predict/batch", batch=True)
+    predictions = await score_request(
+        access.runtime, access.caller.subject, request.employees, endpoint="/predict/batch", batch=True
+    )
     return BatchPrediction(predictions=predictions)
