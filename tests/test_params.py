@@ -41,6 +41,8 @@ def test_defaults_fill_missing_sections() -> None:
         ({"version": 1, "train": {"model": "xgboost"}}, "train.model"),
         ({"version": 1, "train": {"modle": "hgb"}}, "train.modle"),
         ({"version": 1, "evaluate": {"age_bands": [45, 30]}}, "evaluate"),
+        ({"version": 1, "monitor": {"estimate": {"labelled_share": 1.5}}}, "monitor.estimate.labelled_share"),
+        ({"version": 1, "monitor": {"estimate": {"score_bins": 2}}}, "monitor.estimate.score_bins"),
     ],
 )
 def test_invalid_values_name_the_key(raw: dict[str, object], key: str) -> None:
@@ -56,6 +58,8 @@ def test_allowed_values_are_spelled_out() -> None:
         parse_params({"version": 1, "train": {"model": "svm"}})
     with pytest.raises(ParamsError, match="strictly between 0 and 1"):
         parse_params({"version": 1, "train": {"test_size": 2}})
+    with pytest.raises(ParamsError, match=r"a share in \(0, 1\]"):
+        parse_params({"version": 1, "monitor": {"estimate": {"labelled_share": 0}}})
 
 
 def test_unreadable_files(tmp_path: Path) -> None:

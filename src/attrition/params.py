@@ -255,10 +255,19 @@ class FairnessParams(_Section):
     min_positives_per_band: PositiveInt = 100
 
 
+class EstimateParams(_Section):
+    # A month's realized recall and precision are judged once this share of its scored employees has
+    # an outcome; before, it gets only the CBPE estimate (a part-labelled month is biased to leavers).
+    labelled_share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9
+    # Equal-count score bins per decision side in the CBPE label simulation (bench/bench_cbpe.py).
+    score_bins: Annotated[int, Field(strict=True, ge=8, le=4096)] = 64
+
+
 class MonitorParams(_Section):
     drift: DriftParams = DriftParams()
     decay: DecayParams = DecayParams()
     fairness: FairnessParams = FairnessParams()
+    estimate: EstimateParams = EstimateParams()
     labelled_since: Duration = "90d"  # predictions joined with outcomes for decay and fairness
     bootstrap: Bootstrap = Bootstrap(n=2000, seed=11)
     # Numeric reference columns keep at most this many values (evenly spaced quantiles beyond it).
@@ -289,6 +298,8 @@ _ALLOWED: dict[str, str] = {
     "data.source": "'seed' (the generator's dataset version) or 'hris' (the feature store)",
     "data.as_of": "a date YYYY-MM-DD",
     "data.table_version": "a Delta table version (an integer >= 0)",
+    "monitor.estimate.labelled_share": "a share in (0, 1], such as 0.9",
+    "monitor.estimate.score_bins": "an integer from 8 to 4096",
     "train.model": "'logreg' or 'hgb'",
     "train.test_size": "a fraction strictly between 0 and 1",
     "train.selection.method": "'none' or 'drop_column'",

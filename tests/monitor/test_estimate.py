@@ -26,6 +26,7 @@ from attrition.monitor.performance import (
 from attrition.params import MonitorParams
 
 PARAMS = MonitorParams()
+BINS = PARAMS.estimate.score_bins
 THRESHOLD = 0.25
 
 
@@ -54,7 +55,7 @@ def test_interval_covers_realized_figures_of_calibrated_scores() -> None:
     for repeat in range(repeats):
         p, d = _scores(2000, seed=repeat)
         realized = _realized(rng.random(p.size) < p, d)
-        estimates = estimate_rates(p, d, calibration=None, n=1000, seed=repeat)
+        estimates = estimate_rates(p, d, calibration=None, n=1000, seed=repeat, bins=BINS)
         for metric, value in realized.items():
             low, high = estimates[metric].low, estimates[metric].high
             assert low is not None and high is not None
@@ -72,8 +73,8 @@ def test_measured_miscalibration_moves_point_and_interval_onto_the_realized_figu
     assert calibration.flagged.high is not None and calibration.flagged.high < 1
     assert calibration.unflagged.low is not None and calibration.unflagged.low > 1
     realized = _realized(rng.random(p.size) < truth, d)
-    assumed = estimate_rates(p, d, calibration=None, n=2000, seed=2)
-    measured = estimate_rates(p, d, calibration=calibration, n=2000, seed=2)
+    assumed = estimate_rates(p, d, calibration=None, n=2000, seed=2, bins=BINS)
+    measured = estimate_rates(p, d, calibration=calibration, n=2000, seed=2, bins=BINS)
     for metric, value in realized.items():
         assert not (assumed[metric].low or 0) <= value <= (assumed[metric].high or 1)
         assert (measured[metric].low or 0) <= value <= (measured[metric].high or 1)
@@ -157,6 +158,10 @@ def test_months_are_labelled_only_once_most_outcomes_are_in() -> None:
         ("2026-02", 1000, 500, False),
         ("2026-03", 1000, 0, False),
     ]
+    # the share that makes a month labelled is monitor.estimate.labelled_share: at a half, February is
+    half = PARAMS.model_copy(update={"estimate": PARAMS.estimate.model_copy(update={"labelled_share": 0.5})})
+    lenient = month_figures(predictions, outcomes, _reference(p), labelled, params=half)
+    assert [m.realized is not None for m in lenient] == [True, True, False]
     # a month's estimate is calibrated on other employees' labels only (January's own never count;
     # February's 500 alone expect too few positives on the unflagged side to measure it)
     assert [None if m.calibration is None else m.calibration.rows for m in months] == [None, 1000, 1500]

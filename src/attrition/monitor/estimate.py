@@ -35,7 +35,6 @@ import numpy as np
 
 from attrition.method.confidence import LEVEL, Estimate, percentile_interval
 
-BINS = 64  # score bins per decision side for the label simulation
 METRICS: tuple[str, ...] = ("recall", "precision")
 Trust = Literal["calibrated", "calibration_off", "calibration_unchecked"]
 CAVEAT = (
@@ -127,18 +126,20 @@ def calibration_of(labels: np.ndarray, probabilities: np.ndarray, decided: np.nd
     return Calibration(side_ratio(y[d], p[d]), side_ratio(y[~d], p[~d]), len(y))
 
 
-def _bins(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, mean score) of up to BINS equal-count bins of sorted scores."""
+def _bins(probabilities: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, mean score) of up to `bins` equal-count bins of sorted scores."""
     p = np.sort(np.asarray(probabilities, dtype=float))
     if p.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    chunks = np.array_split(p, min(BINS, p.size))
+    chunks = np.array_split(p, min(bins, p.size))
     return np.array([c.size for c in chunks], dtype=np.int64), np.array([c.mean() for c in chunks])
 
 
-def _side_positives(probabilities: np.ndarray, scale: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _side_positives(
+    probabilities: np.ndarray, scale: np.ndarray, rng: np.random.Generator, bins: int
+) -> np.ndarray:
     """Simulated positives on one side: one binomial per score bin per draw, scores times `scale`."""
-    rows, means = _bins(probabilities)
+    rows, means = _bins(probabilities, bins)
     if rows.size == 0:
         return np.zeros(scale.size, dtype=np.int64)
     chances = np.clip(means[None, :] * scale[:, None], 0.0, 1.0)
@@ -158,6 +159,7 @@ def estimate_rates(
     calibration: Calibration | None,
     n: int,
     seed: int,
+    bins: int,
     level: float = LEVEL,
 ) -> dict[str, Estimate]:
     """Estimated recall and precision with the realized figures' predictive interval.
@@ -165,15 +167,16 @@ def estimate_rates(
     With `calibration` None the scores are taken at their word (plain CBPE, as NannyML computes it);
     with it, the point and the interval carry each decision side's measured O/E and its uncertainty.
     ``support`` is what the figure is a share of: expected positives (rounded) for recall, flagged
-    rows for precision.
+    rows for precision. `bins` equal-count score bins per decision side (monitor.estimate.score_bins)
+    stand for the rows in the label simulation.
     """
     p = np.asarray(probabilities, dtype=float)
     d = np.asarray(decided, dtype=bool)
     rng = np.random.default_rng(seed)
     flagged_scale = _scales(None if calibration is None else calibration.flagged, n, rng)
     unflagged_scale = _scales(None if calibration is None else calibration.unflagged, n, rng)
-    hits = _side_positives(p[d], flagged_scale, rng)
-    missed = _side_positives(p[~d], unflagged_scale, rng)
+    hits = _side_positives(p[d], flagged_scale, rng, bins)
+    missed = _side_positives(p[~d], unflagged_scale, rng, bins)
     flagged = int(d.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = {

@@ -4,7 +4,7 @@ whether the estimates can be trusted.
 
 Months, not the drift windows: attrition labels arrive a horizon (a year) after the prediction, so the
 question "how is the model doing on what it scored in March" is answered by an estimate in April and by
-the labels the next spring. A month counts as labelled once :data:`LABELLED_SHARE` of its scored
+the labels the next spring. A month counts as labelled once `monitor.estimate.labelled_share` of its scored
 employees have an outcome; before that, realized figures on the few early outcomes would be biased
 (leavers are known before stayers), so only the estimate is judged.
 """
@@ -30,8 +30,6 @@ from attrition.monitor.estimate import (
 )
 from attrition.params import MonitorParams
 
-LABELLED_SHARE = 0.9  # a month's realized figures are judged once this share of its employees has an outcome
-
 
 @dataclass(frozen=True)
 class MonthFigures:
@@ -41,7 +39,7 @@ class MonthFigures:
     rows: int
     labelled: int
     estimated: dict[str, Estimate]
-    realized: dict[str, Estimate] | None  # None until LABELLED_SHARE of the month has outcomes
+    realized: dict[str, Estimate] | None  # None until monitor.estimate.labelled_share has outcomes
     score: CheckResult  # score PSI of the month against the package reference
     calibration: Calibration | None  # measured on labelled rows outside this month (None: assumed)
 
@@ -117,10 +115,12 @@ def month_figures(
         decided = latest["decision"].to_numpy(bool)
         others = labelled[~labelled["employee_id"].isin(latest["employee_id"].dropna())]
         calibration = measured_calibration(others, params.decay.min_support)
-        estimated = estimate_rates(p, decided, calibration=calibration, n=boot.n, seed=boot.seed)
+        estimated = estimate_rates(
+            p, decided, calibration=calibration, n=boot.n, seed=boot.seed, bins=params.estimate.score_bins
+        )
         known = latest["employee_id"].isin(labels.index).to_numpy()
         realized = None
-        if len(latest) and known.mean() >= LABELLED_SHARE:
+        if len(latest) and known.mean() >= params.estimate.labelled_share:
             y = labels.loc[latest.loc[known, "employee_id"]].to_numpy(int)
             realized = recall_precision(y, decided[known], n=boot.n, seed=boot.seed)
         score = drift_check(SCORE, str(window), reference.columns[SCORE], p, params.drift.thresholds)
@@ -147,7 +147,9 @@ def calibration_checks(labelled: pd.DataFrame, *, window: str, params: MonitorPa
     decided = labelled["decision"].to_numpy(bool)
     boot, minimum = params.bootstrap, params.decay.min_support
     realized = recall_precision(y, decided, n=boot.n, seed=boot.seed)
-    estimated = estimate_rates(p, decided, calibration=None, n=boot.n, seed=boot.seed)
+    estimated = estimate_rates(
+        p, decided, calibration=None, n=boot.n, seed=boot.seed, bins=params.estimate.score_bins
+    )
     ratios = calibration_of(y, p, decided).as_dict()
     results = []
     for metric in METRICS:
