@@ -209,3 +209,29 @@ def test_each_setting_took_effect(builds: list[Build]) -> None:
             assert [core.lower() for core in b.openblas] == [b.env["OPENBLAS_CORETYPE"].lower()], table(
                 builds
             )
+
+
+def test_the_seed_logistic_regression_is_byte_identical_under_every_blas_core(tmp_path: Path) -> None:
+    """train.model=logreg reaches its coefficients and its calibration's log-odds through BLAS: the
+    train stage must write the same model.joblib under every OpenBLAS core (the default pipeline's
+    trees need no BLAS, so the full rebuilds above would not see a linear model's last bits move)."""
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["train"]["model"] = "logreg"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    commands = stage_commands(REPO_ROOT / "dvc.yaml", int(params["version"]))
+    env = stage_env({"PYTHONPATH": str(REPO_ROOT / "src")})
+    for stage in ("generate", "extract"):
+        subprocess.run(
+            commands[stage][0], cwd=tmp_path, env=env, check=True, capture_output=True, timeout=240
+        )
+    models = {}
+    for core in ("", *OPENBLAS_CORES.get(platform.machine(), ())):
+        run_env = {**env, "OPENBLAS_CORETYPE": core} if core else env
+        done = subprocess.run(
+            commands["train"][0], cwd=tmp_path, env=run_env, capture_output=True, text=True, timeout=240
+        )
+        assert done.returncode == 0, done.stderr
+        assert core in "".join(probe(run_env)["openblas"]) or not core, f"OPENBLAS_CORETYPE={core} not taken"
+        models[core or "default"] = md5(tmp_path / "models" / "model.joblib")
+    assert len(models) >= 2
+    assert len(set(models.values())) == 1, models

@@ -276,6 +276,11 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
     hyperparameters = _best(search)
     chosen = build_pipeline(params.model, hyperparameters, params.seed, columns)
     raw = cross_val_predict(clone(chosen), X_cv, y_cv, cv=folds, method="decision_function")
+    if params.model == "logreg":
+        # A linear model's log-odds come through BLAS (see _canonical_coefficients): its calibration
+        # knots are fitted on canonical values, else model.joblib carries the kernel's last bits
+        # (found on an AMD EPYC whose OpenBLAS core differs from the machine that recorded the lock).
+        raw = canonical_array(raw)
     calibration = fit_map(params.calibration.method, raw, y_cv)
     cv_scores = canonical_array(calibration.probability(raw))  # the threshold is recorded and decides
     cv_threshold = choose_threshold(y_cv, cv_scores, params.threshold)
