@@ -10,9 +10,10 @@ rows queued meanwhile wait and are written when it is back (the insert ignores i
 so a commit whose acknowledgement was lost is not written twice). If the outage lasts longer than
 `outage_bound_s`, the store is unhealthy: waiting rows fail with AuditUnavailableError (the caller
 answers 503; those answers never left), new rows are refused at once, and the writer keeps probing
-until the database answers again. Readiness reads `health()`.
+until the database answers again. Readiness reads `health()`. On SQLite the log's checkpoints run
+beside the writer, not inside its commits (audit/checkpoint.py).
 
-One file on purpose (~430 lines): it is one class, AuditStore, whose queue, writer thread, back-off
+One file on purpose (~440 lines): it is one class, AuditStore, whose queue, writer thread, back-off
 and health state share one invariant (every queued row's waiter is settled exactly once, after its
 commit or its refusal); split across modules, that invariant could no longer be checked in one read.
 """
@@ -35,6 +36,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from attrition.audit import migrate, retention
+from attrition.audit.checkpoint import DEFAULT_INTERVAL_S as CHECKPOINT_INTERVAL_S
+from attrition.audit.checkpoint import WalCheckpointer, writer_autocheckpoint
 from attrition.audit.database import (
     SETTING,
     AuditDatabase,
@@ -112,10 +115,12 @@ class AuditStore:
         max_batch_rows: int = 2000,
         upgrade_schema: bool = True,
         on_committed: Callable[[int], None] | None = None,
+        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
     ) -> None:
         self.database = parse_audit_db(database) if isinstance(database, str) else database
-        if outage_bound_s <= 0 or max_batch_rows < 1:
-            raise ValueError("outage_bound_s must be > 0 and max_batch_rows >= 1")
+        if outage_bound_s <= 0 or max_batch_rows < 1 or checkpoint_interval_s <= 0:
+            raise ValueError("outage_bound_s and checkpoint_interval_s must be > 0 and max_batch_rows >= 1")
+        self.checkpoint_interval_s = checkpoint_interval_s  # SQLite: how often the log is copied back
         self.outage_bound_s = outage_bound_s
         self.max_batch_rows = max_batch_rows
         self.upgrade_schema = upgrade_schema
@@ -126,6 +131,7 @@ class AuditStore:
         self._connection: Connection | None = None
         self._thread: threading.Thread | None = None
         self._purger: concurrent.futures.ThreadPoolExecutor | None = None
+        self._checkpointer: WalCheckpointer | None = None
         self._may_purge = True
         self._closed = False
         self._queued_rows = 0
@@ -159,6 +165,9 @@ class AuditStore:
             log.info("audit role may not delete: scheduled purges are left to the purge role")
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
+        if self.database.backend == "sqlite":
+            self._checkpointer = WalCheckpointer(engine, interval_s=self.checkpoint_interval_s)
+            self._checkpointer.start()
 
     def start(self) -> None:
         """open(), under the name the service's AuditSink protocol uses."""
@@ -208,6 +217,9 @@ class AuditStore:
                     "audit writer still busy after %.0f s; %d rows pending", timeout_s, self._queued_rows
                 )
             self._thread = None
+        if self._checkpointer is not None:  # after the writer: SQLite checkpoints on the last close
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self._engine is not None:
             self._engine.dispose()
 
@@ -320,7 +332,9 @@ class AuditStore:
             connection = self.engine.connect()
             if self.database.backend == "postgresql":  # a hung server must not hang the writer
                 connection.exec_driver_sql(f"SET statement_timeout = {int(self.outage_bound_s * 1000)}")
-                connection.commit()
+            else:  # the checkpointer copies the log, not the commit a request waits on
+                writer_autocheckpoint(connection)
+            connection.commit()
             self._connection = connection
         return self._connection
 
