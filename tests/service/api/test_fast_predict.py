@@ -206,3 +206,15 @@ def test_a_body_that_never_comes_is_408_and_closed(
         assert reply.startswith(b"HTTP/1.1 408")
         assert b"connection: close" in reply.lower()
         assert b"not received within 0.3 s" in reply
+
+
+def test_a_chunked_body_is_read_by_the_body_rules_and_replayed(pair: tuple[Server, Server]) -> None:
+    """No Content-Length: the fast path hands it over, the body rules buffer and replay it."""
+    answers = []
+    for server in pair:
+        with server.client(headers=_headers("p", JSON)) as client:
+            reply = client.post("/predict", content=iter([CASES[0][1][:20], CASES[0][1][20:]]))
+        assert "content-length" not in reply.request.headers
+        answers.append((reply.status_code, {**reply.json(), "prediction_id": "*"}))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 200

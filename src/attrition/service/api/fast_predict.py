@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from attrition.service.api.errors import ScoringErrorAnswers
 from attrition.service.api.guards import HostRule
-from attrition.service.api.middleware import body_overdue, is_json_media, send_json
+from attrition.service.api.middleware import body_overdue, is_json_media, replaying, send_json
 from attrition.service.core.runtime import ServiceRuntime
 from attrition.service.core.scoring import score_request
 from attrition.service.core.tokens import SCOPE_PREDICT, AuthError, authorize
@@ -48,20 +48,6 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
         if name in _WANTED and name not in found:
             found[name] = bytes(value)
     return found
-
-
-def _replaying(first: Message, receive: Receive) -> Receive:
-    """`receive` that hands out `first` again, then what is still to come."""
-    given = False
-
-    async def replay() -> Message:
-        nonlocal given
-        if not given:
-            given = True
-            return first
-        return await receive()
-
-    return replay
 
 
 class PredictFastPath:
@@ -113,7 +99,7 @@ class PredictFastPath:
             return
         employee = self._valid_employee(message)
         if employee is None:  # gone, a body in parts, or invalid: the full app answers as it always has
-            await self.app(scope, _replaying(message, receive), send)
+            await self.app(scope, replaying(message, receive), send)
             return
         status = 500  # until an answer is sent: an unexpected error propagates and is answered 500
         try:

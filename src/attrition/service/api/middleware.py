@@ -25,6 +25,20 @@ class BodyTimeoutError(Exception):
     """The request body did not arrive within the body deadline (answered 408, connection closed)."""
 
 
+def replaying(first: Message, receive: Receive) -> Receive:
+    """`receive` that hands out `first` (a message already read) again, then what is still to come."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return first
+        return await receive()
+
+    return replay
+
+
 def body_overdue(body_timeout_s: float) -> str:
     """The 408's detail, worded once for the body rules and the /predict fast path."""
     return f"request body not received within {body_timeout_s:g} s"
@@ -176,7 +190,7 @@ class BodyLimitMiddleware:
             if body is None:
                 await send_json(send, 413, {"detail": self._too_large(None)})
                 return
-            receive = self._replay(body, receive)
+            receive = replaying({"type": "http.request", "body": body, "more_body": False}, receive)
         await self.app(scope, receive, send)
 
     def _too_large(self, length: int | None) -> str:
@@ -234,16 +248,3 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 break
         return b"".join(chunks)
-
-    @staticmethod
-    def _replay(body: bytes, receive: Receive) -> Receive:
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return replay
