@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.bench_service, run as a script
 
-from bench.bench_service import REPO, RunResult, _run_server, free_port
+from bench.bench_service import PROFILES, REPO, RunResult, _run_server, free_port, request_bytes
 
 P99_TARGET, THROUGHPUT_TARGET = 2.0, 0.5
 
@@ -44,6 +44,45 @@ def _commands(kind: str, port: int) -> tuple[list[str], str]:
     return [*uvicorn, *options, "--log-level", "warning"], "/readyz"
 
 
+def _pool(total: RunResult, result: RunResult) -> None:
+    total.requests += result.requests
+    total.answered += result.answered
+    total.non_2xx += result.non_2xx
+    total.errors += result.errors
+    total.seconds += result.seconds
+    total.latencies_ms.extend(result.latencies_ms)
+
+
+def batch_table(args: argparse.Namespace, env: dict[str, str], token: str, tmp: Path) -> None:
+    """/predict/batch of --batch employees (the profiles in turn) at one connection: employees per second."""
+
+    def batch_requests(port: int, token: str | None) -> list[bytes]:
+        employees = [PROFILES[i % len(PROFILES)] for i in range(args.batch)]
+        return [request_bytes(port, {"employees": employees}, token, path="/predict/batch")]
+
+    pooled = {kind: RunResult(kind) for kind in ("attrition serve", "no-op FastAPI")}
+    for round_number in range(args.rounds):
+        for kind in list(pooled) if round_number % 2 == 0 else list(pooled)[::-1]:
+            port = free_port()
+            command, ready = _commands(kind, port)
+            run_env = {**env, "ATTRITION_AUDIT_DB": str(tmp / f"audit-batch-{round_number}.db")}
+            run_args = argparse.Namespace(**{**vars(args), "connections": 1})
+            _pool(
+                pooled[kind],
+                _run_server(kind, command, run_env, ready, token, run_args, port, batch_requests),
+            )
+    print()
+    print(f"| /predict/batch of {args.batch}, 1 connection | employees/s | p50 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|")
+    for kind, r in pooled.items():
+        print(
+            f"| {kind} | {r.rps * args.batch:,.0f} | {r.percentile(50):.2f} | {r.percentile(99):.2f} "
+            f"| {r.non_2xx} |"
+        )
+    serve, noop = pooled["attrition serve"], pooled["no-op FastAPI"]
+    print(f"batch employees/s: {serve.rps / noop.rps:.2f}x the no-op's")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--package", type=Path, default=REPO / "models" / "attrition-model")
@@ -52,12 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--max-requests", type=int, default=2_000_000)
+    parser.add_argument(
+        "--batch", type=int, default=100, help="employees per /predict/batch request (0: skip that table)"
+    )
     args = parser.parse_args(argv)
     if not (args.package / "MANIFEST.sha256").is_file():
         print(f"error: {args.package} is not a model package (run the pipeline first)", file=sys.stderr)
         return 2
-    if not (0 < args.duration <= 300 and 1 <= args.rounds <= 20):
-        print("error: --duration must be in (0, 300] s and --rounds in 1..20", file=sys.stderr)
+    if not (0 < args.duration <= 300 and 1 <= args.rounds <= 20 and 0 <= args.batch <= 100):
+        print(
+            "error: --duration must be in (0, 300] s, --rounds in 1..20, --batch in 0..100", file=sys.stderr
+        )
         return 2
 
     import uvloop
@@ -89,14 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                         "ATTRITION_AUDIT_DB": str(Path(tmp) / f"audit-{connections}-{round_number}.db"),
                     }
                     run_args = argparse.Namespace(**{**vars(args), "connections": connections})
-                    result = _run_server(kind, command, run_env, ready, token, run_args, port)
-                    total = pooled[kind]
-                    total.requests += result.requests
-                    total.answered += result.answered
-                    total.non_2xx += result.non_2xx
-                    total.errors += result.errors
-                    total.seconds += result.seconds
-                    total.latencies_ms.extend(result.latencies_ms)
+                    _pool(pooled[kind], _run_server(kind, command, run_env, ready, token, run_args, port))
             for kind, r in pooled.items():
                 print(
                     f"| {connections} | {kind} | {r.rps:,.0f} | {r.percentile(50):.2f} "
@@ -104,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             serve, noop = pooled["attrition serve"], pooled["no-op FastAPI"]
             ratios.append((connections, serve.percentile(99) / noop.percentile(99), serve.rps / noop.rps))
+        if args.batch:
+            batch_table(args, env, token, Path(tmp))
     print()
     for connections, p99, throughput in ratios:
         met = p99 <= P99_TARGET and throughput >= THROUGHPUT_TARGET

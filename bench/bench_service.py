@@ -43,7 +43,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,7 +223,10 @@ def _run_server(
     token: str | None,
     args: argparse.Namespace,
     port: int,
+    requests: Callable[[int, str | None], list[bytes]] | None = None,
 ) -> RunResult:
+    """Start `cmd`, wait for `ready_path`, drive it (with `requests(port, token)`, default
+    predict_requests), stop it."""
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_ready(port, ready_path, 60, proc)
@@ -231,7 +234,7 @@ def _run_server(
             drive(
                 name,
                 port,
-                predict_requests(port, token),
+                (requests or predict_requests)(port, token),
                 duration=args.duration,
                 warmup=args.warmup,
                 connections=args.connections,
