@@ -110,6 +110,14 @@ class ScoringErrorAnswers:
         self.metrics = metrics
         self._logged = ""
 
+    HANDLED: tuple[type[Exception], ...] = (
+        UnknownRoleError,
+        LookupRefusedError,
+        NoAnswerError,
+        AuditUnavailableError,
+        AuditInputError,
+    )
+
     def answer(self, endpoint: str, exc: Exception) -> JSONResponse | None:
         """The answer to `exc`, or None when it is not a scoring error (a bug: 500)."""
         if isinstance(exc, UnknownRoleError):
@@ -220,25 +228,14 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics, scoring: Scori
             {"detail": exc.message}, status_code=exc.status, headers={"WWW-Authenticate": exc.challenge}
         )
 
-    @app.exception_handler(UnknownRoleError)
-    async def unknown_role(request: Request, exc: UnknownRoleError) -> JSONResponse:
-        return scoring.unknown_role(_endpoint(request), exc)
+    async def scoring_error(request: Request, exc: Exception) -> JSONResponse:
+        answer = scoring.answer(_endpoint(request), exc)
+        if answer is None:  # registered for ScoringErrorAnswers.HANDLED only
+            raise exc
+        return answer
 
-    @app.exception_handler(LookupRefusedError)
-    async def lookup_refused(request: Request, exc: LookupRefusedError) -> JSONResponse:
-        return scoring.lookup_refused(_endpoint(request), exc)
-
-    @app.exception_handler(NoAnswerError)
-    async def no_answer(request: Request, exc: NoAnswerError) -> JSONResponse:
-        return scoring.no_answer(exc)
-
-    @app.exception_handler(AuditUnavailableError)
-    async def audit_unavailable(request: Request, exc: AuditUnavailableError) -> JSONResponse:
-        return scoring.audit_unavailable(_endpoint(request), exc)
-
-    @app.exception_handler(AuditInputError)
-    async def audit_input(request: Request, exc: AuditInputError) -> JSONResponse:
-        return scoring.audit_input(_endpoint(request), exc)
+    for kind in ScoringErrorAnswers.HANDLED:
+        app.add_exception_handler(kind, scoring_error)
 
     @app.exception_handler(PredictionNotFoundError)
     async def prediction_not_found(request: Request, exc: PredictionNotFoundError) -> JSONResponse:

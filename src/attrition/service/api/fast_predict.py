@@ -29,7 +29,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from attrition.service.api.errors import ScoringErrorAnswers
 from attrition.service.api.guards import HostRule
-from attrition.service.api.middleware import body_overdue, is_json_media, replaying, send_json
+from attrition.service.api.middleware import (
+    body_overdue,
+    declared_length,
+    is_json_media,
+    replaying,
+    send_json,
+)
 from attrition.service.core.runtime import ServiceRuntime
 from attrition.service.core.scoring import score_request
 from attrition.service.core.tokens import SCOPE_PREDICT, AuthError, authorize
@@ -125,8 +131,8 @@ class PredictFastPath:
         """A JSON body with a declared length within the limit (the rest is the body rules' to answer)."""
         if b"transfer-encoding" in headers or not is_json_media(headers.get(b"content-type")):
             return False
-        length = headers.get(b"content-length")
-        return length is not None and length.isdigit() and 0 < int(length) <= self.max_body_bytes
+        length = declared_length(headers.get(b"content-length"))
+        return length is not None and 0 < length <= self.max_body_bytes
 
     @staticmethod
     def _valid_employee(message: Message) -> EmployeeFeatures | None:

@@ -70,6 +70,17 @@ def _header(scope: Scope, wanted: bytes) -> bytes | None:
     return None
 
 
+def declared_length(value: bytes | None) -> int | None:
+    """A Content-Length header's body length: None if absent, -1 if not a non-negative integer."""
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        return -1
+    return length if length >= 0 else -1
+
+
 def _is_form(scope: Scope) -> bool:
     """application/x-www-form-urlencoded (an HTML form without files), parameters ignored."""
     value = _header(scope, b"content-type")
@@ -169,7 +180,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = self._content_length(scope)
+        length = declared_length(_header(scope, b"content-length"))
         if length == -1 or (length is not None and length > self.max_body_bytes):
             await send_json(send, 413 if length != -1 else 400, {"detail": self._too_large(length)})
             return
@@ -197,18 +208,6 @@ class BodyLimitMiddleware:
         if length == -1:
             return "content-length header is not a non-negative integer"
         return f"request body is larger than the {self.max_body_bytes}-byte limit"
-
-    @staticmethod
-    def _content_length(scope: Scope) -> int | None:
-        """Declared body length, None if absent, -1 if unparseable."""
-        value = _header(scope, b"content-length")
-        if value is None:
-            return None
-        try:
-            length = int(value)
-        except ValueError:
-            return -1
-        return length if length >= 0 else -1
 
     def _with_deadline(self, receive: Receive) -> Receive:
         """`receive` that raises BodyTimeoutError once the body is overdue (until its last part)."""
