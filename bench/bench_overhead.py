@@ -18,6 +18,7 @@ import os
 import secrets
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.bench_service, run as a script
@@ -53,6 +54,26 @@ def _pool(total: RunResult, result: RunResult) -> None:
     total.latencies_ms.extend(result.latencies_ms)
 
 
+def alternating_rounds(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    token: str,
+    audit_db: Callable[[int], Path],
+    connections: int,
+    requests: Callable[[int, str | None], list[bytes]] | None = None,
+) -> dict[str, RunResult]:
+    """Both servers --rounds times in alternating order (the machine's drift hits both), pooled."""
+    pooled = {kind: RunResult(kind) for kind in ("attrition serve", "no-op FastAPI")}
+    for round_number in range(args.rounds):
+        for kind in list(pooled) if round_number % 2 == 0 else list(pooled)[::-1]:
+            port = free_port()
+            command, ready = _commands(kind, port)
+            run_env = {**env, "ATTRITION_AUDIT_DB": str(audit_db(round_number))}
+            run_args = argparse.Namespace(**{**vars(args), "connections": connections})
+            _pool(pooled[kind], _run_server(kind, command, run_env, ready, token, run_args, port, requests))
+    return pooled
+
+
 def batch_table(args: argparse.Namespace, env: dict[str, str], token: str, tmp: Path) -> None:
     """/predict/batch of --batch employees (the profiles in turn) at one connection: employees per second."""
 
@@ -60,17 +81,7 @@ def batch_table(args: argparse.Namespace, env: dict[str, str], token: str, tmp: 
         employees = [PROFILES[i % len(PROFILES)] for i in range(args.batch)]
         return [request_bytes(port, {"employees": employees}, token, path="/predict/batch")]
 
-    pooled = {kind: RunResult(kind) for kind in ("attrition serve", "no-op FastAPI")}
-    for round_number in range(args.rounds):
-        for kind in list(pooled) if round_number % 2 == 0 else list(pooled)[::-1]:
-            port = free_port()
-            command, ready = _commands(kind, port)
-            run_env = {**env, "ATTRITION_AUDIT_DB": str(tmp / f"audit-batch-{round_number}.db")}
-            run_args = argparse.Namespace(**{**vars(args), "connections": 1})
-            _pool(
-                pooled[kind],
-                _run_server(kind, command, run_env, ready, token, run_args, port, batch_requests),
-            )
+    pooled = alternating_rounds(args, env, token, lambda n: tmp / f"audit-batch-{n}.db", 1, batch_requests)
     print()
     print(f"| /predict/batch of {args.batch}, 1 connection | employees/s | p50 ms | p99 ms | non-2xx |")
     print("|---|---:|---:|---:|---:|")
@@ -122,18 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             "ATTRITION_PACKAGE": str(args.package.resolve()),
         }
         for connections in args.connections:
-            pooled = {kind: RunResult(kind) for kind in ("attrition serve", "no-op FastAPI")}
-            for round_number in range(args.rounds):
-                kinds = list(pooled) if round_number % 2 == 0 else list(pooled)[::-1]
-                for kind in kinds:
-                    port = free_port()
-                    command, ready = _commands(kind, port)
-                    run_env = {
-                        **env,
-                        "ATTRITION_AUDIT_DB": str(Path(tmp) / f"audit-{connections}-{round_number}.db"),
-                    }
-                    run_args = argparse.Namespace(**{**vars(args), "connections": connections})
-                    _pool(pooled[kind], _run_server(kind, command, run_env, ready, token, run_args, port))
+            pooled = alternating_rounds(
+                args, env, token, lambda n, c=connections: Path(tmp) / f"audit-{c}-{n}.db", connections
+            )
             for kind, r in pooled.items():
                 print(
                     f"| {connections} | {kind} | {r.rps:,.0f} | {r.percentile(50):.2f} "
