@@ -91,6 +91,9 @@ class ColumnSelection(_Section):
     tolerance_se: Annotated[float, Field(ge=0.0, le=10.0)] = 2.0
     # Repeated stratified k-fold (cv.folds folds, cv.seed) for the importances: more folds, steadier SE.
     repeats: Annotated[int, Field(strict=True, ge=1, le=20)] = 4
+    # Past this many CV rows the importances are judged on a subsample of them (stratified, or whole
+    # employees): its fits are most of training at large n. bench/bench_selection_rows.py measures it.
+    max_rows: Annotated[int, Field(strict=True, ge=100)] = 5000
 
 
 class CalibrationParams(_Section):

@@ -1,4 +1,4 @@
-"""The out-of-time split and employee-grouped folds (attrition.method.split, fitting.cv_folds)."""
+"""The out-of-time split and employee-grouped folds (method.split; fitting.search_folds, selection_folds)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from attrition.dataset import DatasetError
-from attrition.method.fitting import _cv_subsample, cv_folds
+from attrition.method.fitting import _cv_subsample, search_folds, selection_folds
 from attrition.method.split import employee_groups, split_rows, split_summary
 from attrition.params import parse_params
 
@@ -83,7 +83,7 @@ def test_seed_rows_keep_the_stratified_split() -> None:
 def test_no_employee_is_in_two_folds_of_the_search_or_of_selection() -> None:
     params = parse_params({"version": 3, "data": HRIS})
     frame = snapshots(MONTHS[:6], employees=60)
-    folds, repeated = cv_folds(frame, params.train)
+    folds, repeated = search_folds(frame, params.train), selection_folds(frame, params.train)
     assert len(folds) == params.train.cv.folds
     assert len(repeated) == params.train.cv.folds * params.train.selection.repeats
     ids = frame["employee_id"].to_numpy()

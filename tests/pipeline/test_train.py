@@ -156,6 +156,18 @@ def test_cv_searches_a_subsample_of_large_training_sets() -> None:
     assert result.model.n_features_in_ == 4
 
 
+@pytest.mark.dvc
+def test_column_selection_judges_a_subsample_past_its_own_max_rows() -> None:
+    frame = generate_frame(1, 1500)
+    train = {"model": "logreg", "selection": {"repeats": 1, "max_rows": 400}}
+    result = fit_model(frame, parse_params({"version": 1, "train": train}).train)
+    assert result.cv_rows == 1500 and result.selection is not None
+    assert result.selection.rows == 400 == result.method()["selection"]["rows"]
+    train["selection"]["max_rows"] = 5000  # type: ignore[index]
+    whole = fit_model(frame, parse_params({"version": 1, "train": train}).train)
+    assert whole.selection is not None and whole.selection.rows == 1500
+
+
 def test_training_record_is_lineage(pipeline_dir: Path) -> None:
     record = json.loads((pipeline_dir / "models" / "train.json").read_text())
     assert record["model_family"] == "hgb"

@@ -181,23 +181,32 @@ def _cv_subsample(train: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame
     return train[groups.isin(order[fits])]
 
 
-def cv_folds(searched: pd.DataFrame, params: TrainParams) -> tuple[Any, Splits]:
-    """The search's folds and column selection's repeated folds, grouped by employee when rows repeat one.
+def search_folds(searched: pd.DataFrame, params: TrainParams) -> Any:
+    """The hyperparameter search's folds: stratified k-fold, or grouped by employee when rows repeat one.
 
-    Without repeated employees these are the stratified splitters they always were (the seed data's
-    models are unchanged); with them, StratifiedGroupKFold keeps each employee's snapshots in one fold.
+    Without repeated employees this is the stratified splitter it always was (the seed data's models
+    are unchanged); with them, StratifiedGroupKFold keeps each employee's snapshots in one fold.
     """
-    X, y, groups = searched[FEATURES], searched[TARGET].to_numpy(), employee_groups(searched)
+    groups = employee_groups(searched)
+    if groups is None:
+        return StratifiedKFold(n_splits=params.cv.folds, shuffle=True, random_state=params.cv.seed)
+    return _grouped_folds(searched, groups, params, offset=0)
+
+
+def selection_folds(judged: pd.DataFrame, params: TrainParams) -> Splits:
+    """Column selection's repeated folds (selection.repeats times cv.folds) on the rows it judges."""
+    groups = employee_groups(judged)
     folds, seed, repeats = params.cv.folds, params.cv.seed, params.selection.repeats
     if groups is None:
         repeated = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
-        return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed), list(repeated.split(X, y))
+        return list(repeated.split(judged[FEATURES], judged[TARGET].to_numpy()))
+    return [split for offset in range(repeats) for split in _grouped_folds(judged, groups, params, offset)]
 
-    def grouped(offset: int) -> Splits:
-        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed + offset)
-        return list(splitter.split(X, y, groups))
 
-    return grouped(0), [split for offset in range(repeats) for split in grouped(offset)]
+def _grouped_folds(frame: pd.DataFrame, groups: pd.Series, params: TrainParams, offset: int) -> Splits:
+    seed = params.cv.seed + offset
+    splitter = StratifiedGroupKFold(n_splits=params.cv.folds, shuffle=True, random_state=seed)
+    return list(splitter.split(frame[FEATURES], frame[TARGET].to_numpy(), groups))
 
 
 def fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
@@ -247,19 +256,22 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
     refitted on the whole training split with the map after it.
     """
     searched = _cv_subsample(train, params.cv.max_rows, params.cv.seed)
-    folds, repeated_folds = cv_folds(searched, params)
+    folds = search_folds(searched, params)
     X_cv, y_cv = searched[FEATURES], searched[TARGET].to_numpy()
     columns = list(FEATURES)
     search = _grid_search(params, columns, X_cv, y_cv, folds)
     selection: Selection | None = None
     if params.selection.method == "drop_column":
         first_pick = _best(search)
+        # Selection's repeated refits are most of training at large n; past selection.max_rows they
+        # judge a subsample of the CV rows (bench/bench_selection_rows.py: what that changes).
+        judged = _cv_subsample(searched, params.selection.max_rows, params.cv.seed)
         selection = select_columns(
             lambda kept: build_pipeline(params.model, first_pick, params.seed, list(kept)),
             columns,
-            X_cv,
-            y_cv,
-            repeated_folds,
+            judged[FEATURES],
+            judged[TARGET].to_numpy(),
+            selection_folds(judged, params),
             tolerance_se=params.selection.tolerance_se,
         )
         if selection.dropped:

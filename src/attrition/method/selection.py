@@ -46,6 +46,7 @@ class Selection:
     dropped: list[str]
     rounds: list[list[DropColumnImportance]]
     tolerance_se: float
+    rows: int  # the CV rows the importances were judged on (a subsample past selection.max_rows)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the training record (the rounds' importances as dicts)."""
@@ -126,7 +127,7 @@ def select_columns(
             break
         kept.remove(weakest.column)
         dropped.append(weakest.column)
-    return Selection(kept, dropped, rounds, tolerance_se)
+    return Selection(kept, dropped, rounds, tolerance_se, rows=len(X))
 
 
 def _margin(item: DropColumnImportance, tolerance_se: float) -> float:
