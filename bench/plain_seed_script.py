@@ -2,9 +2,11 @@
 
 Generate one dataset version, fit the seed's logistic regression, print accuracy/precision/recall,
 dump the model with joblib, load it back and check its predictions. No DVC, no validation, no
-package: what a data scientist would write first. `bench_pipeline.py` times it in the same run.
+package: what a data scientist would write first. `bench_pipeline.py` times it in the same run;
+`bench_retrain.py` runs it with --data on the feature store's training set instead of generating.
 
     .venv/bin/python bench/plain_seed_script.py --rows 800 --out /tmp/plain
+    .venv/bin/python bench/plain_seed_script.py --data training_rows.csv --out /tmp/plain
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, precision_score, recall_score
 from sklearn.model_selection import train_test_split
@@ -25,11 +28,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=800)
     parser.add_argument("--version", type=int, default=3)
+    parser.add_argument("--data", type=Path, help="train on these rows (a CSV) instead of generating")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    frame = generate_frame(args.version, args.rows)
-    frame.to_csv(args.out / f"employee_attrition_v{args.version}.csv", index=False)
+    if args.data is not None:
+        frame = pd.read_csv(args.data)
+    else:
+        frame = generate_frame(args.version, args.rows)
+        frame.to_csv(args.out / f"employee_attrition_v{args.version}.csv", index=False)
     X = frame[["age", "monthly_income", "years_at_company"]].join(
         frame["job_role"].str.get_dummies().astype(float)
     )

@@ -1,0 +1,111 @@
+"""The weekly retrain's cost on this machine (issue 26): `dvc exp run` on the feature store's
+point-in-time training set, beside the same stages in one process and the seed exercise as a plain
+script on the same training rows, timed in the same run.
+
+The company is `attrition hris simulate`'s default (5,000 employees, 36 month-end extracts from
+2023-01-01), applied to a Delta store in a temporary folder. The repository is copied there too; the
+retrain is the weekly flow's command (deploy/airflow/dags/attrition_flows.py): `dvc exp run -S
+data.source=hris -S data.store=... -S data.table_version=... -S data.as_of=<last extract>`, then
+`-f` for the repeats (DVC would otherwise restore the outputs from its run cache). Read the ratios
+first: the machines here are shared and noisy.
+
+    .venv/bin/python bench/bench_retrain.py [--employees 5000] [--months 36] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from attrition.features.extract import extract_from_frame
+from attrition.features.store import refresh
+from attrition.hris.simulate import SimulationConfig, simulate
+from bench_pipeline import ONE_PROCESS, ONE_PROCESS_TARGET, PLAIN, RATIO_TARGET, copy_repo, env, sh
+
+START = date(2023, 1, 1)
+SEED = 7  # attrition hris simulate's default
+PEAK_TARGET_GIB = 2.0
+
+
+def build_store(store: Path, employees: int, months: int) -> tuple[int, date, float]:
+    """Apply every simulated extract in date order: (last table version, last extract date, seconds)."""
+    started = time.perf_counter()
+    version, last = -1, START
+    for extract in simulate(SimulationConfig(employees, months, START, SEED)):
+        checked = extract_from_frame(extract.frame, extract.extract_date, "simulated")
+        version = refresh(str(store), checked).table_version
+        last = extract.extract_date
+    return version, last, time.perf_counter() - started
+
+
+def timed_with_peak(args: list[str], cwd: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in GiB of the largest process of the command's tree), from wait4's rusage:
+    the command's own, unlike RUSAGE_CHILDREN, which also remembers the git children of copy_repo."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(args, cwd=cwd, env=env(), stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            tail = errors.read().decode()[-2000:]
+            raise SystemExit(f"{' '.join(args)} exited {process.returncode}: {tail}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024 / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--employees", type=int, default=5000)
+    parser.add_argument("--months", type=int, default=36)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="attrition-bench-retrain-") as tmp:
+        store = Path(tmp) / "store"
+        version, as_of, store_seconds = build_store(store, args.employees, args.months)
+        repo = copy_repo(Path(tmp) / "repo")
+        pinned = [
+            *("-S", "data.source=hris", "-S", f"data.store={store}"),
+            *("-S", f"data.table_version={version}", "-S", f"data.as_of={as_of.isoformat()}"),
+        ]
+        # the first run also writes the pins into params.yaml; generate and extract run only here
+        first, peak_gib = timed_with_peak(["dvc", "exp", "run", "-q", *pinned], repo)
+        rows = repo / "data" / "training_rows.csv"
+        row_count = sum(1 for _ in rows.open(encoding="utf-8")) - 1
+        plain_out = Path(tmp) / "plain"
+        retrain, one_process, plain = [], [], []
+        for _ in range(args.repeats):  # interleaved, so all three see the same machine load
+            retrain.append(sh(["dvc", "exp", "run", "-q", "-f", *pinned], repo))
+            one_process.append(sh([sys.executable, str(ONE_PROCESS), "--repo", str(repo)], repo))
+            plain.append(sh([sys.executable, str(PLAIN), "--data", str(rows), "--out", str(plain_out)], repo))
+    seconds, same_method, script = (statistics.median(v) for v in (retrain, one_process, plain))
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; median of {args.repeats}; "
+        f"store: {args.employees:,} employees x {args.months} extracts (table version {version}, built in "
+        f"{store_seconds:.1f} s), as of {as_of}: {row_count:,} training rows"
+    )
+    print("| measurement | seconds | yardstick, same run | ratio (target) |")
+    print("|---|---|---|---|")
+    print(
+        f"| weekly retrain (`dvc exp run -f`) | {seconds:.2f} | plain script on the same rows "
+        f"{script:.2f} s | {seconds / script:.1f}x (≤ {RATIO_TARGET:g}x) |"
+    )
+    print(
+        f"| weekly retrain vs the same stages in one process | {seconds:.2f} | one process "
+        f"{same_method:.2f} s | {seconds / same_method:.2f}x (≤ {ONE_PROCESS_TARGET:g}x) |"
+    )
+    print(
+        f"| first retrain (generate and extract too) | {first:.2f} | | |\n"
+        f"| peak RSS of the largest process of the first retrain | {peak_gib:.2f} GiB | | "
+        f"{peak_gib / PEAK_TARGET_GIB:.2f} of {PEAK_TARGET_GIB:g} GiB |"
+    )
+
+
+if __name__ == "__main__":
+    main()
