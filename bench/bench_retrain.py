@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,15 @@ from pathlib import Path
 from attrition.features.extract import extract_from_frame
 from attrition.features.store import refresh
 from attrition.hris.simulate import SimulationConfig, simulate
-from bench_pipeline import ONE_PROCESS, ONE_PROCESS_TARGET, PLAIN, RATIO_TARGET, copy_repo, env, sh
+from bench_pipeline import (
+    ONE_PROCESS,
+    ONE_PROCESS_TARGET,
+    PLAIN,
+    RATIO_TARGET,
+    copy_repo,
+    sh,
+    timed_with_peak,
+)
 
 START = date(2023, 1, 1)
 SEED = 7  # attrition hris simulate's default
@@ -43,21 +50,6 @@ def build_store(store: Path, employees: int, months: int) -> tuple[int, date, fl
         version = refresh(str(store), checked).table_version
         last = extract.extract_date
     return version, last, time.perf_counter() - started
-
-
-def timed_with_peak(args: list[str], cwd: Path) -> tuple[float, float]:
-    """(seconds, peak RSS in GiB of the largest process of the command's tree), from wait4's rusage:
-    the command's own, unlike RUSAGE_CHILDREN, which also remembers the git children of copy_repo."""
-    started = time.perf_counter()
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(args, cwd=cwd, env=env(), stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            errors.seek(0)
-            tail = errors.read().decode()[-2000:]
-            raise SystemExit(f"{' '.join(args)} exited {process.returncode}: {tail}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024 / 1024
 
 
 def main() -> None:
