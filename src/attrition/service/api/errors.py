@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -109,27 +110,26 @@ class ScoringErrorAnswers:
     def __init__(self, metrics: ServiceMetrics) -> None:
         self.metrics = metrics
         self._logged = ""
+        # One table, in the order the types are tried: answer() dispatches on it and the app registers
+        # a handler for each of its types (install_error_handlers), so the two cannot drift apart.
+        self._answers: tuple[tuple[type[Exception], Callable[[str, Any], JSONResponse]], ...] = (
+            (UnknownRoleError, self.unknown_role),
+            (LookupRefusedError, self.lookup_refused),
+            (NoAnswerError, lambda _endpoint, exc: self.no_answer(exc)),
+            (AuditUnavailableError, self.audit_unavailable),
+            (AuditInputError, self.audit_input),
+        )
 
-    HANDLED: tuple[type[Exception], ...] = (
-        UnknownRoleError,
-        LookupRefusedError,
-        NoAnswerError,
-        AuditUnavailableError,
-        AuditInputError,
-    )
+    @property
+    def handled(self) -> tuple[type[Exception], ...]:
+        """The exception types answer() has an answer for."""
+        return tuple(kind for kind, _ in self._answers)
 
     def answer(self, endpoint: str, exc: Exception) -> JSONResponse | None:
         """The answer to `exc`, or None when it is not a scoring error (a bug: 500)."""
-        if isinstance(exc, UnknownRoleError):
-            return self.unknown_role(endpoint, exc)
-        if isinstance(exc, LookupRefusedError):
-            return self.lookup_refused(endpoint, exc)
-        if isinstance(exc, NoAnswerError):
-            return self.no_answer(exc)
-        if isinstance(exc, AuditUnavailableError):
-            return self.audit_unavailable(endpoint, exc)
-        if isinstance(exc, AuditInputError):
-            return self.audit_input(endpoint, exc)
+        for kind, answer in self._answers:
+            if isinstance(exc, kind):
+                return answer(endpoint, exc)
         return None
 
     def unknown_role(self, endpoint: str, exc: UnknownRoleError) -> JSONResponse:
@@ -230,11 +230,11 @@ def install_error_handlers(app: FastAPI, metrics: ServiceMetrics, scoring: Scori
 
     async def scoring_error(request: Request, exc: Exception) -> JSONResponse:
         answer = scoring.answer(_endpoint(request), exc)
-        if answer is None:  # registered for ScoringErrorAnswers.HANDLED only
+        if answer is None:  # registered for scoring.handled only
             raise exc
         return answer
 
-    for kind in ScoringErrorAnswers.HANDLED:
+    for kind in scoring.handled:
         app.add_exception_handler(kind, scoring_error)
 
     @app.exception_handler(PredictionNotFoundError)
