@@ -167,7 +167,8 @@ class TrainingResult:
 
 
 def _cv_subsample(train: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    """At most `max_rows` rows for the searches: stratified, or whole employees when rows repeat them."""
+    """At most `max_rows` rows for the searches or column selection: stratified, or whole employees
+    when rows repeat them."""
     if len(train) <= max_rows:
         return train
     groups = employee_groups(train)
