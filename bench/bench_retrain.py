@@ -2,8 +2,8 @@
 point-in-time training set, beside the same stages in one process and the seed exercise as a plain
 script on the same training rows, timed in the same run.
 
-The company is `attrition hris simulate`'s default (5,000 employees, 36 month-end extracts from
-2023-01-01), applied to a Delta store in a temporary folder. The repository is copied there too; the
+The company is bench_features.py's (5,000 employees, 36 month-end extracts from 2023-01-01, seed 7),
+applied to a Delta store in a temporary folder. The repository is copied there too; the
 retrain is the weekly flow's command (deploy/airflow/dags/attrition_flows.py): `dvc exp run -S
 data.source=hris -S data.store=... -S data.table_version=... -S data.as_of=<last extract>`, then
 `-f` for the repeats (DVC would otherwise restore the outputs from its run cache). Read the ratios
@@ -26,6 +26,7 @@ from pathlib import Path
 from attrition.features.extract import extract_from_frame
 from attrition.features.store import refresh
 from attrition.hris.simulate import SimulationConfig, simulate
+from bench_features import SEED, START
 from bench_pipeline import (
     ONE_PROCESS,
     ONE_PROCESS_TARGET,
@@ -36,8 +37,6 @@ from bench_pipeline import (
     timed_with_peak,
 )
 
-START = date(2023, 1, 1)
-SEED = 7  # attrition hris simulate's default
 PEAK_TARGET_GIB = 2.0
 
 
