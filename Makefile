@@ -48,8 +48,16 @@ lineage: install  ## which data, code and params made the workspace's model (REV
 PYTEST_WORKERS ?= auto
 XDIST := -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
-test: install-dev lint typecheck  ## lint, type check and the whole test suite (tiers: unit dvc postgres e2e system)
+test: install-dev lint typecheck bytecode  ## lint, type check and the whole test suite (tiers: unit dvc postgres e2e system)
 	pytest $(XDIST) --durations=15
+
+# The suite starts about 400 Python processes (stages, DVC, the CLI, servers). Where PYTHONDONTWRITEBYTECODE
+# is set (this machine's image sets it) none of them caches the bytecode of src/ and tests/, so each one
+# compiles what it imports again; compiled once here, every process loads it (user+sys of the whole
+# suite 630 s -> 601 s, measured side by side). __pycache__ is git-ignored and no DVC dep.
+.PHONY: bytecode
+bytecode:
+	python -m compileall -q src tests > /dev/null
 
 lint:  ## ruff lint and format check, and the package's import contract (import-linter, pyproject.toml)
 	ruff check src tests bench
@@ -59,14 +67,14 @@ lint:  ## ruff lint and format check, and the package's import contract (import-
 typecheck:  ## mypy on src/
 	mypy src
 
-unit: install-dev  ## only the fast unit tests (no DVC build, database server, served process or system tool)
+unit: install-dev bytecode  ## only the fast unit tests (no DVC build, database server, served process or system tool)
 	pytest $(XDIST) -m unit
 
 .PHONY: test-dvc test-postgres test-e2e test-system test-security
-test-dvc: install-dev  ## one tier only (also test-postgres, test-e2e, test-system, test-security; markers in pyproject.toml)
+test-dvc: install-dev bytecode  ## one tier only (also test-postgres, test-e2e, test-system, test-security; markers in pyproject.toml)
 	pytest $(XDIST) -m dvc
 
-test-postgres test-e2e test-system test-security: install-dev
+test-postgres test-e2e test-system test-security: install-dev bytecode
 	pytest $(XDIST) -m $(@:test-%=%)
 
 bench: install-dev  ## benchmark scripts (pipeline speed, model quality, service)

@@ -39,6 +39,12 @@ _TIER_ORDER = {"e2e": 0, "system": 1, "dvc": 2, "security": 3, "postgres": 4, "u
 LONG_MODULE_FIXTURES = ("reproduced", "world", "loop", "weak_prod_loop", "service", "package", "rendered")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """No DVC usage reports from the suite's few hundred `dvc` commands: each would collect one and fork
+    a detached reporter (which, with no network, leaves its report file in the temp dir)."""
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark `postgres` (by fixture) and `unit` (none of the other tiers); run heavy modules first (by
