@@ -36,7 +36,7 @@ _TIER_ORDER = {"e2e": 0, "system": 1, "dvc": 2, "security": 3, "postgres": 4, "u
 # first. `make test` uses `--dist loadscope`, so a module's tests share one worker and these fixtures are
 # built once. (Not `--dist loadgroup` with xdist_group marks: pytest-xdist 3.8 renames the node id to
 # group it, which pytest 9 ignores, so the groups are silently split.)
-LONG_MODULE_FIXTURES = ("reproduced", "world", "loop", "weak_prod_loop", "service", "package", "rendered")
+LONG_MODULE_FIXTURES = ("reproduced", "world", "loop", "service", "package", "rendered")
 
 
 def pytest_configure(config: pytest.Config) -> None:
