@@ -11,7 +11,7 @@ world: first the fail branch (the committed threshold policy asks for far less r
 packaged to deliver, which the gate's deployed-recall rule refuses: the candidate stays in staging,
 v1.0.0 serves and the alert stays), then the pass branch (5,000 rows, asking for prod's recall: the
 candidate is promoted and deployed, the service reloads and a further version-8 window shows no drift
-against the new package's reference). About 2 minutes for the module.
+against the new package's reference). About 70 s for the module alone.
 
 Against the repository's own champion (800 rows, drop-column selection) no version-8 candidate tried
 (800 or 20,000 rows, gradient boosting or logistic regression) was shown better on the version-8
