@@ -63,7 +63,7 @@ test: install-dev lint typecheck bytecode  ## lint, type check and the whole tes
 # suite 630 s -> 601 s, measured side by side). __pycache__ is git-ignored and no DVC dep.
 .PHONY: bytecode
 bytecode:
-	python -m compileall -q src tests > /dev/null
+	python -m compileall -q src tests
 
 lint:  ## ruff lint and format check, and the package's import contract (import-linter, pyproject.toml)
 	ruff check src tests bench
