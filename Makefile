@@ -9,7 +9,7 @@ PORT ?= 8000
 
 VERSIONS ?= 1 2 3 4 5
 
-.PHONY: help install install-dev repro versions plots lineage test lint typecheck unit bench serve token lock-requirements clean
+.PHONY: help install install-dev repro versions plots lineage test bytecode lint typecheck unit bench serve token lock-requirements clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -e 's/$$(HOST)/$(HOST)/g' -e 's/$$(PORT)/$(PORT)/g' \
@@ -61,7 +61,6 @@ test: install-dev lint typecheck bytecode  ## lint, type check and the whole tes
 # is set (this machine's image sets it) none of them caches the bytecode of src/ and tests/, so each one
 # compiles what it imports again; compiled once here, every process loads it (user+sys of the whole
 # suite 630 s -> 601 s, measured side by side). __pycache__ is git-ignored and no DVC dep.
-.PHONY: bytecode
 bytecode:
 	python -m compileall -q src tests
 
