@@ -5,16 +5,15 @@ Never `--framework helm`: it checks nothing and exits 0. The rendered YAML goes 
 check is listed below with the reason; anything else that fails, fails the test.
 
 checkov pins older boto3, networkx, packaging and more than the project does, so it lives in its own
-venv under .venv/tools/, created on first use from tests/deploy/requirements-checkov.txt.
+venv, build/checkov-venv, from tests/deploy/requirements-checkov.txt: `make checkov-install`, which
+`make test` runs beside the test tools' install and this module runs when the venv is missing or stale.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from tests.deploy.chart import REPO_ROOT, VALUES_FILES, chart_copy, load_values,
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(900)]
 
-REQUIREMENTS = Path(__file__).with_name("requirements-checkov.txt")
 DOCKERFILE = REPO_ROOT / "deploy" / "docker" / "Dockerfile"
 CHECKOV_TIMEOUT_S = 300
 INSTALL_TIMEOUT_S = 600
@@ -43,38 +41,20 @@ SKIPPED_DOCKERFILE_CHECKS = {
 
 
 def _checkov() -> Path:
-    """The checkov executable of a venv built from the pinned requirements (reused while unchanged)."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
-    venv = REPO_ROOT / ".venv" / "tools" / f"checkov-{digest}"
-    executable = venv / "bin" / "checkov"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with fasteners.InterProcessLock(str(venv.parent / f"{venv.name}.lock")):  # xdist workers, other runs
-        return executable if executable.is_file() else _install(venv, executable)
-
-
-def _install(venv: Path, executable: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=120)
-    done = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "-r",
-            str(REQUIREMENTS),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=INSTALL_TIMEOUT_S,
-        check=False,
-    )
+    """build/checkov-venv's checkov, after `make checkov-install` (nothing to do when it is up to date)."""
+    (REPO_ROOT / "build").mkdir(exist_ok=True)
+    with fasteners.InterProcessLock(str(REPO_ROOT / "build" / "checkov-venv.lock")):  # xdist workers
+        done = subprocess.run(
+            ["make", "--no-print-directory", "checkov-install"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT_S,
+            check=False,
+        )
     if done.returncode != 0:
-        executable.unlink(missing_ok=True)
-        pytest.fail(f"installing checkov failed: {done.stderr.strip().splitlines()[-1:]}")
-    return executable
+        pytest.fail(f"make checkov-install failed: {done.stderr.strip().splitlines()[-1:]}")
+    return REPO_ROOT / "build" / "checkov-venv" / "bin" / "checkov"
 
 
 def _scan(target: list[str], framework: str, skipped: dict[str, str]) -> list[dict[str, Any]]:
