@@ -22,7 +22,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 # The test tools. requirements-dev.txt pins their whole closure (it starts with `-r requirements.txt`, whose
 # `-e .` would build the project again for nothing), so they go in with --no-deps as two halves, one pip
-# each: side by side under `make -j2` (`make test` runs its prelude so) 16 s instead of 30 s on a new venv,
+# each: side by side under `make -j2` (as `make test` runs them) 16 s instead of 30 s on a new venv,
 # the same `pip freeze`. `pip check` then proves the closure complete, and a package pinned in both files
 # is refused (--no-deps would silently replace the runtime pin).
 DEV_PINS := $(VENV)/test-tool-pins.txt
@@ -67,15 +67,13 @@ lineage: install  ## which data, code and params made the workspace's model (REV
 PYTEST_WORKERS ?= auto
 XDIST := -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
+# Before pytest, in two steps that keep both cores busy (each pip and mypy uses one): the test tools' two
+# halves beside checkov's venv, then ruff and the bytecode beside mypy. One after the other these took 37 s
+# on a fresh clone, and checkov's install (18 s) then ran inside the suite.
 test:  ## lint, type check and the whole test suite (tiers: unit dvc postgres e2e system)
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-prelude
+	@$(MAKE) --no-print-directory -j3 --output-sync=target install-dev checkov-install
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck bytecode
 	pytest $(XDIST) --durations=15
-
-# Before pytest, two jobs at a time on the machine's two cores: the test tools' halves side by side, then
-# checkov's venv beside the pip check, mypy, ruff and the bytecode. Each of these pips and mypy uses one core;
-# one after the other they took 37 s, and checkov's install (18 s) then ran inside the suite.
-.PHONY: test-prelude
-test-prelude: install-dev checkov-install lint typecheck bytecode
 
 # The suite starts about 400 Python processes (stages, DVC, the CLI, servers). Where PYTHONDONTWRITEBYTECODE
 # is set (this machine's image sets it) none of them caches the bytecode of src/ and tests/, so each one
