@@ -57,14 +57,16 @@ def pytest_configure(config: pytest.Config) -> None:
     the CPU-dispatch rebuilds run on the machine's own counts and on 1 and 3 OpenMP threads.
     """
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
-    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT") or getattr(config.option, "numprocesses", None)
-    if isinstance(workers, (int, str)) and str(workers).isdigit() and int(workers) > 1:
-        share = str(max((os.cpu_count() or 1) // int(workers), 1))
+    # a worker knows the count from xdist's variable; the controller, from `-n` (xdist resolved "auto")
+    from_xdist = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    workers = int(from_xdist or getattr(config.option, "numprocesses", 0) or 1)
+    if workers > 1:
+        share = max((os.cpu_count() or 1) // workers, 1)
         for name in THREAD_VARIABLES:
-            os.environ.setdefault(name, share)
+            os.environ.setdefault(name, str(share))
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(int(share))
+        threadpool_limits(share)
 
 
 @pytest.hookimpl(tryfirst=True)

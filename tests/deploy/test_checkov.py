@@ -25,6 +25,7 @@ from tests.deploy.chart import REPO_ROOT, VALUES_FILES, chart_copy, load_values,
 pytestmark = [pytest.mark.system, pytest.mark.timeout(900)]
 
 DOCKERFILE = REPO_ROOT / "deploy" / "docker" / "Dockerfile"
+CHECKOV_VENV = REPO_ROOT / "build" / "checkov-venv"  # the Makefile's CHECKOV_VENV
 CHECKOV_TIMEOUT_S = 300
 INSTALL_TIMEOUT_S = 600
 
@@ -42,8 +43,8 @@ SKIPPED_DOCKERFILE_CHECKS = {
 
 def _checkov() -> Path:
     """build/checkov-venv's checkov, after `make checkov-install` (nothing to do when it is up to date)."""
-    (REPO_ROOT / "build").mkdir(exist_ok=True)
-    with fasteners.InterProcessLock(str(REPO_ROOT / "build" / "checkov-venv.lock")):  # xdist workers
+    CHECKOV_VENV.parent.mkdir(exist_ok=True)
+    with fasteners.InterProcessLock(str(CHECKOV_VENV.with_suffix(".lock"))):  # xdist workers
         done = subprocess.run(
             ["make", "--no-print-directory", "checkov-install"],
             cwd=REPO_ROOT,
@@ -54,7 +55,7 @@ def _checkov() -> Path:
         )
     if done.returncode != 0:
         pytest.fail(f"make checkov-install failed: {done.stderr.strip().splitlines()[-1:]}")
-    return REPO_ROOT / "build" / "checkov-venv" / "bin" / "checkov"
+    return CHECKOV_VENV / "bin" / "checkov"
 
 
 def _scan(target: list[str], framework: str, skipped: dict[str, str]) -> list[dict[str, Any]]:

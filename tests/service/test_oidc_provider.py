@@ -44,8 +44,9 @@ def _serve(provider: Provider, tmp: Path, package: Path, scores: Path, **overrid
 @pytest.fixture
 def service(provider: Provider, tmp_path: Path, model_package: Path, scores_csv: Path) -> Iterator[Server]:
     """A service trusting the provider: background refresh rare, so a rotation is found by its kid."""
-    refetch = {"oidc_jwks_min_refetch_s": MIN_REFETCH_S}
-    with _serve(provider, tmp_path, model_package, scores_csv, **refetch) as server:
+    with _serve(
+        provider, tmp_path, model_package, scores_csv, oidc_jwks_min_refetch_s=MIN_REFETCH_S
+    ) as server:
         yield server
 
 
@@ -109,7 +110,7 @@ def test_while_the_provider_is_down_cached_keys_serve_for_a_bounded_time_then_re
         model_package,
         scores_csv,
         oidc_jwks_refresh_s=0.5,
-        oidc_jwks_min_refetch_s=0.2,
+        oidc_jwks_min_refetch_s=MIN_REFETCH_S,
         oidc_jwks_max_stale_s=3,
         oidc_http_timeout_s=1,
     ) as server:
