@@ -134,24 +134,17 @@ def propose(registry: Registry, bump: str) -> str:
     """Register HEAD's package (lineage JSON in the tag) and assign it `staging`; return the version."""
     check_publishable(registry)
     document = head_lineage(registry)
-    version_args = ["--version", "v1.0.0"] if not registry.versions() else [f"--bump-{bump}"]
     lineage = json.dumps(document, sort_keys=True)
-    registry.gto("register", ARTIFACT, "HEAD", *version_args, "--message", lineage)
+    if registry.versions():
+        registry.register(lineage, bump=bump)
+    else:
+        registry.register(lineage, version="v1.0.0")
     head = document["code"]["commit"]
     version = max(
         (row for row in version_rows(registry.versions(), {}) if row.commit == head),
         key=lambda row: row.registered_at,
     ).version
-    registry.gto(
-        "assign",
-        ARTIFACT,
-        "--version",
-        version,
-        "--stage",
-        "staging",
-        "--message",
-        "proposed by attrition registry propose",
-    )
+    registry.assign(version, "staging", "proposed by attrition registry propose")
     return version
 
 
@@ -258,16 +251,7 @@ def record_promotion(
     }
     if force:
         record["forced"] = {"reason": reason, "by": os.environ.get("USER", "unknown")}
-    registry.gto(
-        "assign",
-        ARTIFACT,
-        "--version",
-        promotion.candidate,
-        "--stage",
-        "prod",
-        "--message",
-        json.dumps(record, sort_keys=True, separators=(",", ":")),
-    )
+    registry.assign(promotion.candidate, "prod", json.dumps(record, sort_keys=True, separators=(",", ":")))
     return True
 
 
@@ -292,5 +276,5 @@ def rollback(registry: Registry, reason: str) -> Rollback:
     if fallback is None:
         raise RegistryError(f"{current} is the only prod version ever assigned; nothing to roll back to")
     message = json.dumps({"rollback": {"from": current, "to": fallback, "reason": reason}}, sort_keys=True)
-    registry.gto("deprecate", ARTIFACT, current, "prod", "--message", message)
+    registry.unassign(current, "prod", message)
     return Rollback(current, fallback, registry.summary()["prod"])
