@@ -1,15 +1,17 @@
 """Every DVC output is byte-identical whichever SIMD path NumPy and OpenBLAS take (issue 19).
 
 NumPy picks its float64 ``log``/``exp`` kernels by CPU at run time (AVX-512 has its own, which differ
-from the C library's in the last bit), and OpenBLAS its BLAS kernels. On one machine the test rebuilds
-every stage, as dvc.yaml runs it, under the default dispatch, with NumPy's optional SIMD features this
-CPU has switched off (``NPY_DISABLE_CPU_FEATURES``: the top group, then all of them), under two forced
-OpenBLAS cores (``OPENBLAS_CORETYPE``) and with glibc's non-FMA ``log``/``exp`` (``GLIBC_TUNABLES``), and
-requires the same md5 for every declared output. Each run reports what NumPy, OpenBLAS and libm actually
+from the C library's in the last bit), and OpenBLAS its BLAS kernels. On one machine the test compares
+the session's repository template (`dvc repro` under the default dispatch) with every stage rebuilt,
+as dvc.yaml runs it, with NumPy's optional SIMD features this CPU has switched off
+(``NPY_DISABLE_CPU_FEATURES``: the top group, then all of them), under two forced OpenBLAS cores
+(``OPENBLAS_CORETYPE``) and with glibc's non-FMA ``log``/``exp`` (``GLIBC_TUNABLES``), and requires
+the same md5 for every declared output. Each run reports what NumPy, OpenBLAS and libm actually
 used, so a setting that did not take is caught, not passed.
 
-The imitations also run the OpenMP stages on other thread counts than the machine's (1, then 3:
-``OMP_NUM_THREADS``), so a model whose bytes depended on the core count would differ here too. This
+The imitations also run the stages on the machine's own BLAS threads and on 1, then 3 OpenMP threads
+(``OMP_NUM_THREADS``; the template ran on the suite's share), so a model whose bytes depended on the
+core count would differ here too, should a stage stop pinning its work to one thread. This
 is where the core-count check lives (it was two forced `dvc repro -f` rebuilds and a train-twice test,
 70 s of the suite for a subset of these settings); `dvc repro` reproducing `dvc.lock` byte for byte
 is tests/integration/test_dvc_pipeline.py's from-scratch build.
@@ -36,7 +38,6 @@ pytestmark = pytest.mark.dvc
 
 # dvc.yaml's stages in an order that runs each after what it reads.
 STAGES = ("generate", "extract", "train", "evaluate", "evalset", "package", "score")  # dvc.yaml order
-EVALSET_ROWS = 3000  # params.yaml's 150,000 only slow the package stage; the code paths are the same
 OPENBLAS_CORES = {"x86_64": ("Haswell", "Nehalem"), "aarch64": ("NEOVERSEN1", "ARMV8")}
 # OpenMP threads (HistGradientBoosting's) per imitation: one, and more than this machine's two cores.
 THREAD_COUNTS = ("1", "3")
@@ -128,26 +129,48 @@ def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
 
 
-def build(snapshot: Path, workdir: Path, extra: dict[str, str]) -> Build:
-    """Run every stage in `workdir` with the snapshot's code and params under `extra`; hash each output."""
-    workdir.mkdir(parents=True)
-    shutil.copy(snapshot / "params.yaml", workdir / "params.yaml")
+def snapshot_commands(snapshot: Path) -> dict[str, tuple[list[str], list[str]]]:
     params = yaml.safe_load((snapshot / "params.yaml").read_text(encoding="utf-8"))
-    env = stage_env({"PYTHONPATH": str(snapshot / "src")})
-    # the machine's own thread counts by default (the suite limits them per xdist worker)
-    for key in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", "GLIBC_TUNABLES", *THREAD_VARIABLES):
-        env.pop(key, None)
-    env.update(extra)  # an OPENBLAS_CORETYPE this machine sets stays unless the setting forces one
+    return stage_commands(snapshot / "dvc.yaml", int(params["version"]))
+
+
+def output_md5s(workdir: Path, commands: dict[str, tuple[list[str], list[str]]]) -> dict[str, str]:
+    """Every declared output file under `workdir` (a directory output file by file) with its md5."""
     outputs: dict[str, str] = {}
-    for stage, (command, declared) in stage_commands(snapshot / "dvc.yaml", int(params["version"])).items():
-        done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=240)
-        assert done.returncode == 0, f"{stage} under {extra}: {done.stdout}{done.stderr}"
+    for _, declared in commands.values():
         for out in declared:
             path = workdir / out
             for file in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
                 outputs[file.relative_to(workdir).as_posix()] = md5(file)
+    return outputs
+
+
+def template_build(template: Path) -> Build:
+    """The session's repository template as the default setting: `dvc repro` ran every stage there, in
+    the suite's own environment, from scratch (tests/conftest.py)."""
+    used = probe(stage_env())
+    outputs = output_md5s(template, snapshot_commands(template))
+    return Build({}, used["simd"], used["openblas"], used["libm"][0], used["omp"], outputs)
+
+
+def build(snapshot: Path, workdir: Path, extra: dict[str, str]) -> Build:
+    """Run every stage in `workdir` with the snapshot's code and params under `extra`; hash each output."""
+    workdir.mkdir(parents=True)
+    shutil.copy(snapshot / "params.yaml", workdir / "params.yaml")
+    # bytecode beside the build, not in the snapshot's src (the template other tests copy)
+    env = stage_env({"PYTHONPATH": str(snapshot / "src"), "PYTHONPYCACHEPREFIX": str(workdir / "pycache")})
+    # the machine's own thread counts by default (the suite limits them per xdist worker)
+    for key in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", "GLIBC_TUNABLES", *THREAD_VARIABLES):
+        env.pop(key, None)
+    env.update(extra)  # an OPENBLAS_CORETYPE this machine sets stays unless the setting forces one
+    commands = snapshot_commands(snapshot)
+    for stage, (command, _) in commands.items():
+        done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, f"{stage} under {extra}: {done.stdout}{done.stderr}"
     used = probe(env)
-    return Build(extra, used["simd"], used["openblas"], used["libm"][0], used["omp"], outputs)
+    return Build(
+        extra, used["simd"], used["openblas"], used["libm"][0], used["omp"], output_md5s(workdir, commands)
+    )
 
 
 def differing(builds: list[Build]) -> list[str]:
@@ -174,17 +197,14 @@ def table(builds: list[Build]) -> str:
 
 
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> list[Build]:
-    """Every setting's rebuild from one snapshot of the code, dvc.yaml and params (edits meanwhile are
-    not a CPU's doing), with a small evaluation set."""
+def builds(repo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Build]:
+    """The session's repository template, then every imitation rebuilt with the template's code,
+    dvc.yaml and params: one snapshot, taken when the run began (edits meanwhile are not a CPU's
+    doing). The template is the default setting's build, so it is not built twice."""
     root = tmp_path_factory.mktemp("dispatch")
-    snapshot = root / "snapshot"
-    shutil.copytree(REPO_ROOT / "src", snapshot / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO_ROOT / "dvc.yaml", snapshot / "dvc.yaml")
-    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
-    params["evalset"]["n_samples"] = EVALSET_ROWS
-    (snapshot / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    done = [build(snapshot, root / str(i), extra) for i, extra in enumerate(settings())]
+    imitations = settings()[1:]
+    done = [template_build(repo_template)]
+    done += [build(repo_template, root / str(i), extra) for i, extra in enumerate(imitations, start=1)]
     text = table(done)
     (root / "dispatch_md5.txt").write_text(text + "\n", encoding="utf-8")
     print(f"\n{text}\n(also in {root / 'dispatch_md5.txt'})")
