@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,15 @@ import pytest
 
 from attrition.lifecycle.registry.api import build_lineage, lock_outs
 from attrition.lifecycle.registry.cli import format_table, main
-from attrition.lifecycle.registry.gto import current_stages, parse_lineage, previous_prod, version_rows
+from attrition.lifecycle.registry.gto import (
+    RegistryError,
+    call_gto,
+    current_stages,
+    parse_lineage,
+    previous_prod,
+    stage_versions,
+    version_rows,
+)
 
 
 def assignment(stage: str, at: str, *, active: bool = True) -> dict[str, Any]:
@@ -104,3 +114,31 @@ def test_bad_usage_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert main(["--repo", str(tmp_path), "show"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "not a git+DVC repository" in err
+
+
+def test_a_gto_failure_is_one_line_naming_the_action() -> None:
+    def fails(repo: str, **_: Any) -> None:
+        raise ValueError(f"while reading {repo}\n\ncould not find refs/tags/attrition-model@v9.0.0\n")
+
+    with pytest.raises(RegistryError) as raised:
+        call_gto("assign", fails, "/some/repo")
+    assert str(raised.value) == "gto assign failed: could not find refs/tags/attrition-model@v9.0.0"
+    assert raised.value.code == 1
+
+
+def test_gto_in_process_refuses_a_folder_that_is_no_repository(tmp_path: Path) -> None:
+    """GTO's own exception (not a git repo) becomes the registry's one-line error, as its CLI prints it."""
+    with pytest.raises(RegistryError) as raised:
+        stage_versions(str(tmp_path))
+    assert str(raised.value).startswith("gto show failed: ") and "\n" not in str(raised.value)
+
+
+def test_gto_results_are_plain_json_data() -> None:
+    """Dates and enums arrive as `gto show --json` prints them: the rows' parsers read strings."""
+
+    class Sort(Enum):
+        TIMESTAMP = "timestamp"
+
+    when = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    shown = call_gto("show", lambda repo, **_: [{"created_at": when, "sort": Sort.TIMESTAMP}], "/repo")
+    assert shown == [{"created_at": "2026-12-04T15:00:00+00:00", "sort": "timestamp"}]
