@@ -185,3 +185,15 @@ def test_a_subset_model_built_differently_is_not_read_from_the_prepared_columns(
     other.set_params(preprocess__numeric=StandardScaler(with_mean=False))
     assert prepared.positions(other, ["pay", "role"]) is None
     assert prepared.positions(logistic_on(["pay"]), ["pay"]) is None  # another layout altogether
+
+
+def test_prepared_columns_are_laid_out_as_the_models_own_preprocess_lays_them_out() -> None:
+    """A scaler alone over a pandas block gives Fortran order, the encoders' stack C order; BLAS sums
+    the two layouts differently on some kernels, so the prepared path copies the layout, not only values."""
+    from attrition.method.selection import _output_layout
+
+    X, y = mixed_frame()
+    make = scaled_and_encoded(LogisticRegression())
+    rows = splits(X, y)[0][0]
+    assert _output_layout(make(["tenure", "pay"]), X, rows) == "F"
+    assert _output_layout(make(["tenure", "role"]), X, rows) == "C"

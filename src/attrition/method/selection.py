@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ from attrition.method.logloss import log_loss
 
 ModelFactory = Callable[[Sequence[str]], Any]  # kept columns -> unfitted estimator
 Splits = Sequence[tuple[np.ndarray, np.ndarray]]
+LAYOUT_PROBE_ROWS = 64  # rows the subset's own preprocess is fitted on to learn its output's layout
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def fold_log_losses(
     """
     model = make_model(columns)
     positions = None if prepared is None else prepared.positions(model, columns)
+    layout = "C" if positions is None else _output_layout(model, X, splits[0][0])
     losses = []
     for number, (fit_rows, test_rows) in enumerate(splits):
         if positions is None or prepared is None:
@@ -79,10 +81,25 @@ def fold_log_losses(
         else:
             fit_matrix, test_matrix = prepared.matrices[number]
             kept = positions[number]
-            classifier = clone(model.steps[-1][1]).fit(fit_matrix[:, kept], y[fit_rows])
-            proba = classifier.predict_proba(test_matrix[:, kept])[:, 1]
+            fit_kept = np.asarray(np.take(fit_matrix, kept, axis=1), order=layout)
+            test_kept = np.asarray(np.take(test_matrix, kept, axis=1), order=layout)
+            classifier = clone(model.steps[-1][1]).fit(fit_kept, y[fit_rows])
+            proba = classifier.predict_proba(test_kept)[:, 1]
         losses.append(log_loss(y[test_rows], proba))
     return np.asarray(losses)
+
+
+def _output_layout(model: Any, X: pd.DataFrame, rows: np.ndarray) -> Literal["C", "F"]:
+    """The memory order in which the model's own preprocess hands rows to its classifier.
+
+    It is not always C: a ColumnTransformer whose only transformer scales a pandas block gives
+    Fortran order. BLAS sums a matrix-vector product in another order for each layout, and the two
+    can differ in the last bit (OpenBLAS's SkylakeX kernels on five columns, its Haswell ones on two),
+    so the prepared columns are laid out as the model would lay them out. The layout follows the
+    frame's blocks and the transformers, not the values: a few rows tell.
+    """
+    probe = np.asarray(clone(model[:-1]).fit_transform(X.iloc[rows[:LAYOUT_PROBE_ROWS]]))
+    return "F" if np.isfortran(probe) else "C"
 
 
 @dataclass(frozen=True)
