@@ -53,6 +53,15 @@ def canonical_array(values: Any, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray
     return per_distinct(lambda value: canonical_float(value, digits), values)
 
 
+def decimal_places_array(values: Any, places: int) -> np.ndarray:
+    """Every element rounded to `places` decimal places (an absolute grid), as a float64 array.
+
+    For values whose CPU-dependent error is absolute rather than relative, such as log-odds near 0,
+    where significant digits would make the grid finest exactly where the error is largest.
+    """
+    return per_distinct(lambda value: float(f"{value:.{places}f}") + 0.0, values)
+
+
 def canonical(document: Any, digits: int = SIGNIFICANT_DIGITS) -> Any:
     """A JSON-able document with every float (NumPy's too) rounded by canonical_float, NumPy ints as ints."""
     if isinstance(document, bool | str) or document is None:

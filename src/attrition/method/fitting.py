@@ -28,7 +28,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from attrition.canonical_json import canonical_array, canonical_float
+from attrition.canonical_json import canonical_array, canonical_float, decimal_places_array
 from attrition.dataset import (
     CATEGORICAL_FEATURES,
     FEATURES,
@@ -49,6 +49,15 @@ CV_SCORING: dict[str, Any] = {
     "roc_auc": "roc_auc",
     "average_precision": "average_precision",
 }
+
+# A linear model reaches its out-of-fold log-odds and its coefficients through BLAS, whose kernels
+# disagree a little: on the feature store's rows (20,000 CV rows, OpenBLAS Haswell against SkylakeX) by
+# up to 1.3e-13 in a log-odds (1.1e-14 on average) and 5.9e-14 in a coefficient. Rounded to ten
+# significant digits, about one log-odds per build straddled a boundary, so model.joblib differed
+# between the two kernels. On these grids the expected straddles per build are about 2e-5 (log-odds to
+# five decimal places: probabilities move by under 2.5e-6) and 5e-6 (coefficients to seven digits).
+LOG_ODDS_PLACES = 5
+COEFFICIENT_DIGITS = 7
 
 
 def build_pipeline(
@@ -294,9 +303,9 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
     raw = cross_val_predict(clone(chosen), X_cv, y_cv, cv=folds, method="decision_function")
     if params.model == "logreg":
         # A linear model's log-odds come through BLAS (see _canonical_coefficients): its calibration
-        # knots are fitted on canonical values, else model.joblib carries the kernel's last bits
-        # (found on an AMD EPYC whose OpenBLAS core differs from the machine that recorded the lock).
-        raw = canonical_array(raw)
+        # knots are fitted on rounded values, else model.joblib carries the kernel's last bits (found
+        # on an AMD EPYC whose OpenBLAS core differs from the machine that recorded the lock).
+        raw = decimal_places_array(raw, LOG_ODDS_PLACES)
     calibration = fit_map(params.calibration.method, raw, y_cv)
     cv_scores = canonical_array(calibration.probability(raw))  # the threshold is recorded and decides
     cv_threshold = choose_threshold(y_cv, cv_scores, params.threshold)
@@ -326,7 +335,7 @@ def _fit_model(train: pd.DataFrame, params: TrainParams) -> TrainingResult:
 
 
 def _canonical_coefficients(model: Pipeline) -> Pipeline:
-    """A linear classifier's fitted coefficients, canonical (attrition.canonical_json), in place.
+    """A linear classifier's fitted coefficients rounded to COEFFICIENT_DIGITS digits, in place.
 
     L-BFGS reaches them through BLAS, whose kernels (OPENBLAS_CORETYPE) round differently in the last
     bits, and model.joblib pickles them. Tree leaf values come from no BLAS or dispatched kernel.
@@ -334,8 +343,8 @@ def _canonical_coefficients(model: Pipeline) -> Pipeline:
     classifier = model.steps[-1][1]
     fitted = getattr(classifier, "classifier_", classifier)
     if hasattr(fitted, "coef_"):
-        fitted.coef_ = canonical_array(fitted.coef_)
-        fitted.intercept_ = canonical_array(fitted.intercept_)
+        fitted.coef_ = canonical_array(fitted.coef_, COEFFICIENT_DIGITS)
+        fitted.intercept_ = canonical_array(fitted.intercept_, COEFFICIENT_DIGITS)
     return model
 
 
