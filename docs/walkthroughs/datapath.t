@@ -13,8 +13,8 @@ The team's first model on the store: the seed's method (a logistic regression on
   train: logreg {'C': 0.1} columns ['age', 'job_role', 'monthly_income', 'years_at_company'] (dropped none) calibration isotonic (28 knots) cv roc_auc 0.7789±0.0195 threshold 0.2047 in *s -> models/model.joblib (glob)
   evaluate: hold-out roc_auc 0.7793 precision 0.311 recall 0.578 at threshold 0.2047 -> metrics
   evalset: 4922 rows of the store (4922 hold-out, 0 fresh, 748 positives) -> data/evalset_v3.csv
-  package: t29-4958afa1938e -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
-  scored 800 employees with model t29-4958afa1938e -> data/batch_scores.csv
+  package: t29-5141729aa185 -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
+  scored 800 employees with model t29-5141729aa185 -> data/batch_scores.csv
   $ git add params.yaml dvc.lock metrics && git commit -qm "Logistic regression on the store as of 2025-06-30"
   $ git push -q -u origin main && dvc push -q
   $ attrition registry propose && attrition registry promote
@@ -37,7 +37,7 @@ Six months later, the champion's method as of the last extract (table version 35
   $ attrition registry propose
   propose: registered v1.1.0 of attrition-model at HEAD and assigned staging
   $ attrition registry promote v1.1.0 --out scratch/gate-v1.1.0.json
-  gate: candidate t35-bb71038a4d92 vs production t29-4958afa1938e on 4916 rows (738 positives)
+  gate: candidate t35-bb71038a4d92 vs production t29-5141729aa185 on 4916 rows (738 positives)
     pass                  precision_at_production_recall: candidate - production +0.0757 [+0.0519, +0.1008]: superior
     pass                  recall_at_production_precision: candidate - production +0.3415 [+0.0593, +0.4585]: superior
     pass                  deployed_recall_noninferior: recall at packaged thresholds +0.3482 [+0.3091, +0.3897]; lower bound must be >= -0.0200
@@ -47,7 +47,7 @@ Six months later, the champion's method as of the last extract (table version 35
   $ attrition registry show
   version  stages        model_version     data  roc_auc  precision  recall  registered           commit
   v1.1.0   staging,prod  t35-bb71038a4d92  t35   0.844    0.310      0.889   * (glob)
-  v1.0.0   -             t29-4958afa1938e  t29   0.779    0.311      0.578   * (glob)
+  v1.0.0   -             t29-5141729aa185  t29   0.779    0.311      0.578   * (glob)
   $ attrition lineage | sed -n 2,3p
   model version   t35-bb71038a4d92
   dataset         feature store scratch/store table version 35 as of 2025-12-31, 117979 rows, md5 26baf1548126ea98897c30fdea0d54aa

@@ -9,8 +9,8 @@ Scratch files go to scratch/ (git-ignored). Production starts from the seed's lo
   train: logreg {'C': 1.0} columns ['age', 'job_role', 'monthly_income', 'years_at_company'] (dropped none) calibration isotonic (12 knots) cv roc_auc 0.7399±0.0727 threshold 0.1986 in *s -> models/model.joblib (glob)
   evaluate: hold-out roc_auc 0.7613 precision 0.262 recall 0.630 at threshold 0.1986 -> metrics
   evalset: 150160 rows of dataset version 3 (160 hold-out, 150000 fresh, 25902 positives) -> data/evalset_v3.csv
-  package: v3-5d2e2a80adfe -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
-  scored 800 employees with model v3-5d2e2a80adfe -> data/batch_scores.csv
+  package: v3-d3152cd00b30 -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
+  scored 800 employees with model v3-d3152cd00b30 -> data/batch_scores.csv
   $ git add params.yaml dvc.lock metrics && git commit -qm "The seed's logistic regression on dataset version 3"
   $ git push -q -u origin main && dvc push -q
   $ attrition registry show
@@ -21,7 +21,7 @@ Scratch files go to scratch/ (git-ignored). Production starts from the seed's lo
   promote: no current prod; v1.0.0 becomes the first production version without a gate
   promote: v1.0.0 is now prod (was none)
   $ attrition deploy --stage prod --to scratch/serving
-  deploy: prod is v1.0.0 (model v3-5d2e2a80adfe) -> scratch/serving/current (was nothing)
+  deploy: prod is v1.0.0 (model v3-d3152cd00b30) -> scratch/serving/current (was nothing)
   $ cp data/batch_scores.csv scratch/serving/batch_scores.csv
   $ attrition serve --dev --package scratch/serving/current --scores scratch/serving/batch_scores.csv \
   >   --audit-db scratch/serving/audit.sqlite --port 18433 > scratch/serve.log 2>&1 &
@@ -32,7 +32,7 @@ Scratch files go to scratch/ (git-ignored). Production starts from the seed's lo
   >   -d '{"age": 29, "job_role": "Sales", "monthly_income": 3500, "years_at_company": 1}' \
   >   http://127.0.0.1:18433/predict; echo; }
   $ predict
-  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986230894,"model_version":"v3-5d2e2a80adfe","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null,"explanation":{"measured_in":"probability","baseline":0.17670572754037547,"contributions":{"age":0.012203874049173228,"monthly_income":0.1699644313511884,"years_at_company":0.19364441712709002,"job_role":0.1958389875688042},"reasons":[{"input":"job_role","contribution":0.1958389875688042,"text":"job role Sales: +0.20"},{"input":"years_at_company","contribution":0.19364441712709002,"text":"years at company 1 is lower than about 90% of colleagues in Sales: +0.19"},{"input":"monthly_income","contribution":0.1699644313511884,"text":"monthly income 3,500 is lower than about 90% of colleagues in Sales: +0.17"}]}} (glob)
+  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986231119,"model_version":"v3-d3152cd00b30","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null,"explanation":{"measured_in":"probability","baseline":0.1767057691916364,"contributions":{"age":0.01220387760916002,"monthly_income":0.1699646475317835,"years_at_company":0.19364462750241052,"job_role":0.19583914911456973},"reasons":[{"input":"job_role","contribution":0.19583914911456973,"text":"job role Sales: +0.20"},{"input":"years_at_company","contribution":0.19364462750241052,"text":"years at company 1 is lower than about 90% of colleagues in Sales: +0.19"},{"input":"monthly_income","contribution":0.1699646475317835,"text":"monthly income 3,500 is lower than about 90% of colleagues in Sales: +0.17"}]}} (glob)
 
 The weekly job for dataset version 4 (DVC's per-stage lines left out):
 
@@ -48,8 +48,8 @@ The weekly job for dataset version 4 (DVC's per-stage lines left out):
   train: logreg {'C': 1.0} columns ['age', 'job_role', 'monthly_income', 'years_at_company'] (dropped none) calibration isotonic (10 knots) cv roc_auc 0.7275±0.0464 threshold 0.1415 in *s -> models/model.joblib (glob)
   evaluate: hold-out roc_auc 0.7479 precision 0.254 recall 0.708 at threshold 0.1415 -> metrics
   evalset: 150160 rows of dataset version 4 (160 hold-out, 150000 fresh, 23932 positives) -> data/evalset_v4.csv
-  package: v4-2af6bb40e0c5 -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
-  scored 800 employees with model v4-2af6bb40e0c5 -> data/batch_scores.csv
+  package: v4-6f03d21131d9 -> models/attrition-model (manifest verified, 6 sample predictions of model.joblib and model.json match to 1e-09)
+  scored 800 employees with model v4-6f03d21131d9 -> data/batch_scores.csv
   Ran experiment(s): * (glob)
   Experiment results have been applied to your workspace.
   == 3/6 commit the experiment
@@ -72,7 +72,7 @@ The weekly job for dataset version 4 (DVC's per-stage lines left out):
   attrition registry propose
   propose: registered v1.1.0 of attrition-model at HEAD and assigned staging
   == 6/6 gate against prod and promote
-  gate: candidate v4-2af6bb40e0c5 vs production v3-5d2e2a80adfe on 150160 rows (23932 positives)
+  gate: candidate v4-6f03d21131d9 vs production v3-d3152cd00b30 on 150160 rows (23932 positives)
     fail                  precision_at_production_recall: candidate - production +0.0018 [-0.0008, +0.0045]: not shown superior (lower bound <= 0)
     fail                  recall_at_production_precision: candidate - production +0.0088 [-0.0045, +0.0255]: not shown superior (lower bound <= 0)
     pass                  deployed_recall_noninferior: recall at packaged thresholds +0.0654 [+0.0601, +0.0698]; lower bound must be >= -0.0200
@@ -82,8 +82,8 @@ The weekly job for dataset version 4 (DVC's per-stage lines left out):
   == retrain: candidate left in staging (gate exit 1; gate-v4.json says why)
   $ attrition registry show
   version  stages   model_version    data  roc_auc  precision  recall  registered           commit
-  v1.1.0   staging  v4-2af6bb40e0c5  v4    0.748    0.254      0.708   * (glob)
-  v1.0.0   prod     v3-5d2e2a80adfe  v3    0.761    0.262      0.630   * (glob)
+  v1.1.0   staging  v4-6f03d21131d9  v4    0.748    0.254      0.708   * (glob)
+  v1.0.0   prod     v3-d3152cd00b30  v3    0.761    0.262      0.630   * (glob)
 
 The champion (gradient boosting, column selection: the defaults) on dataset version 3, on a branch:
 
@@ -98,7 +98,7 @@ The champion (gradient boosting, column selection: the defaults) on dataset vers
   $ attrition registry propose
   propose: registered v1.2.0 of attrition-model at HEAD and assigned staging
   $ attrition registry promote v1.2.0 --out scratch/gate-v1.2.0.json
-  gate: candidate v3-6af8d185a68d vs production v3-5d2e2a80adfe on 150160 rows (25902 positives)
+  gate: candidate v3-6af8d185a68d vs production v3-d3152cd00b30 on 150160 rows (25902 positives)
     pass                  precision_at_production_recall: candidate - production +0.0387 [+0.0359, +0.0417]: superior
     pass                  recall_at_production_precision: candidate - production +0.2194 [+0.1808, +0.2247]: superior
     pass                  deployed_recall_noninferior: recall at packaged thresholds +0.0516 [+0.0442, +0.0586]; lower bound must be >= -0.0200
@@ -107,7 +107,7 @@ The champion (gradient boosting, column selection: the defaults) on dataset vers
   promote: v1.2.0 is now prod (was v1.0.0)
   $ attrition deploy --stage prod --to scratch/serving \
   >   --reload-url http://127.0.0.1:18433/admin/reload --token-file scratch/token
-  deploy: prod is v1.2.0 (model v3-6af8d185a68d) -> scratch/serving/current (was releases/v3-5d2e2a80adfe-????????) (glob)
+  deploy: prod is v1.2.0 (model v3-6af8d185a68d) -> scratch/serving/current (was releases/v3-d3152cd00b30-????????) (glob)
   deploy: service reloaded, now serving v3-6af8d185a68d
   $ predict
   {"attrition_probability":0.684,"decision":true,"decision_threshold":0.1773709473,"model_version":"v3-6af8d185a68d","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null,"explanation":{"measured_in":"probability","baseline":0.16407301469851415,"contributions":{"monthly_income":0.1983652406161376,"years_at_company":0.14197362525525803,"job_role":0.17960360864757194},"reasons":[{"input":"monthly_income","contribution":0.1983652406161376,"text":"monthly income 3,500 is lower than about 90% of colleagues in Sales: +0.20"},{"input":"job_role","contribution":0.17960360864757194,"text":"job role Sales: +0.18"},{"input":"years_at_company","contribution":0.14197362525525803,"text":"years at company 1 is lower than about 90% of colleagues in Sales: +0.14"}]}} (glob)
@@ -117,17 +117,17 @@ Rollback, then deploy by SIGHUP:
   $ attrition registry rollback --reason "drift alert on v1.2.0; back to the last good model"
   rollback: prod v1.2.0 -> v1.0.0 (drift alert on v1.2.0; back to the last good model)
   $ attrition deploy --stage prod --to scratch/serving --pid $(cat scratch/serve.pid)
-  deploy: prod is v1.0.0 (model v3-5d2e2a80adfe) -> scratch/serving/current (was releases/v3-6af8d185a68d-????????) (glob)
+  deploy: prod is v1.0.0 (model v3-d3152cd00b30) -> scratch/serving/current (was releases/v3-6af8d185a68d-????????) (glob)
   deploy: sent SIGHUP to *; its reload verifies and keeps the old model on failure (glob)
   $ sleep 2; predict
-  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986230894,"model_version":"v3-5d2e2a80adfe","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null,"explanation":{"measured_in":"probability","baseline":0.17670572754037547,"contributions":{"age":0.012203874049173228,"monthly_income":0.1699644313511884,"years_at_company":0.19364441712709002,"job_role":0.1958389875688042},"reasons":[{"input":"job_role","contribution":0.1958389875688042,"text":"job role Sales: +0.20"},{"input":"years_at_company","contribution":0.19364441712709002,"text":"years at company 1 is lower than about 90% of colleagues in Sales: +0.19"},{"input":"monthly_income","contribution":0.1699644313511884,"text":"monthly income 3,500 is lower than about 90% of colleagues in Sales: +0.17"}]}} (glob)
+  {"attrition_probability":0.7484,"decision":true,"decision_threshold":0.1986231119,"model_version":"v3-d3152cd00b30","source":"model","employee_id":null,"prediction_id":"*","warnings":[],"feature_source":"request","features":null,"feature_table_version":null,"features_as_of":null,"explanation":{"measured_in":"probability","baseline":0.1767057691916364,"contributions":{"age":0.01220387760916002,"monthly_income":0.1699646475317835,"years_at_company":0.19364462750241052,"job_role":0.19583914911456973},"reasons":[{"input":"job_role","contribution":0.19583914911456973,"text":"job role Sales: +0.20"},{"input":"years_at_company","contribution":0.19364462750241052,"text":"years at company 1 is lower than about 90% of colleagues in Sales: +0.19"},{"input":"monthly_income","contribution":0.1699646475317835,"text":"monthly income 3,500 is lower than about 90% of colleagues in Sales: +0.17"}]}} (glob)
   $ attrition registry show
   version  stages   model_version    data  roc_auc  precision  recall  registered           commit
   v1.2.0   staging  v3-6af8d185a68d  v3    0.824    0.323      0.778   * (glob)
-  v1.1.0   -        v4-2af6bb40e0c5  v4    0.748    0.254      0.708   * (glob)
-  v1.0.0   prod     v3-5d2e2a80adfe  v3    0.761    0.262      0.630   * (glob)
+  v1.1.0   -        v4-6f03d21131d9  v4    0.748    0.254      0.708   * (glob)
+  v1.0.0   prod     v3-d3152cd00b30  v3    0.761    0.262      0.630   * (glob)
   $ readlink scratch/serving/current && ls scratch/serving/releases
-  releases/v3-5d2e2a80adfe-???????? (glob)
-  v3-5d2e2a80adfe-???????? (glob)
+  releases/v3-d3152cd00b30-???????? (glob)
   v3-6af8d185a68d-???????? (glob)
+  v3-d3152cd00b30-???????? (glob)
   $ kill $(cat scratch/serve.pid)
