@@ -76,6 +76,18 @@ def test_transfer_threshold_survives_scores_that_move_by_a_rounding_error() -> N
         assert share_flagged(threshold, CELLS + nudge) == 0.5
 
 
+def test_a_log_odds_two_blas_cores_straddled_at_ten_digits_agrees_on_the_log_odds_grid() -> None:
+    """The pair that moved the store's logistic regression between an AVX2 and an AVX-512 host: one
+    out-of-fold log-odds under OpenBLAS's Haswell and SkylakeX kernels (3.3e-14 apart)."""
+    from attrition.canonical_json import canonical_float, decimal_places_array
+    from attrition.method.fitting import LOG_ODDS_PLACES
+
+    haswell, skylake = -2.221032075500026, -2.2210320754999926
+    assert canonical_float(haswell) != canonical_float(skylake)
+    on_grid = decimal_places_array([haswell, skylake], LOG_ODDS_PLACES).tolist()
+    assert on_grid == [-2.22103, -2.22103]
+
+
 @pytest.mark.parametrize("family", ["logreg", "hgb"])
 def test_pipeline_takes_a_dataframe_and_one_hot_encodes_roles(family: str) -> None:
     frame = generate_frame(1, 300)
