@@ -15,6 +15,7 @@ from attrition.canonical_json import (
     canonical_array,
     canonical_float,
     canonicalise_file,
+    decimal_places_array,
     json_text,
 )
 
@@ -73,10 +74,6 @@ def test_a_file_another_library_wrote_is_rewritten_in_its_key_order(tmp_path: Pa
 
 def test_decimal_places_are_an_absolute_grid_that_a_last_bit_does_not_cross() -> None:
     """Log-odds near 0 keep the same grid as large ones (significant digits would refine it there)."""
-    import numpy as np
-
-    from attrition.canonical_json import decimal_places_array
-
     raw = np.array([1.2345678e-4, -2.18432881285159, 3.0000012345, -0.0000001])
     rounded = decimal_places_array(raw, 5)
     assert rounded.tolist() == [0.00012, -2.18433, 3.0, 0.0]  # -0.0 becomes 0.0

@@ -11,9 +11,16 @@ import pandas as pd
 import pytest
 from scipy.special import expit, logit
 
+from attrition.canonical_json import canonical_float, decimal_places_array
 from attrition.dataset import FEATURES, holdout_split
 from attrition.method.calibration import IDENTITY, LogOddsMap, RecalibratedClassifier, model_calibration
-from attrition.method.fitting import build_pipeline, choose_threshold, fit_model, transfer_threshold
+from attrition.method.fitting import (
+    LOG_ODDS_PLACES,
+    build_pipeline,
+    choose_threshold,
+    fit_model,
+    transfer_threshold,
+)
 from attrition.method.selection import model_columns
 from attrition.method.synthetic import generate_frame
 from attrition.params import ThresholdPolicy, parse_params
@@ -79,9 +86,6 @@ def test_transfer_threshold_survives_scores_that_move_by_a_rounding_error() -> N
 def test_a_log_odds_two_blas_cores_straddled_at_ten_digits_agrees_on_the_log_odds_grid() -> None:
     """The pair that moved the store's logistic regression between an AVX2 and an AVX-512 host: one
     out-of-fold log-odds under OpenBLAS's Haswell and SkylakeX kernels (3.3e-14 apart)."""
-    from attrition.canonical_json import canonical_float, decimal_places_array
-    from attrition.method.fitting import LOG_ODDS_PLACES
-
     haswell, skylake = -2.221032075500026, -2.2210320754999926
     assert canonical_float(haswell) != canonical_float(skylake)
     on_grid = decimal_places_array([haswell, skylake], LOG_ODDS_PLACES).tolist()
