@@ -23,6 +23,7 @@ from pathlib import Path
 import fasteners
 import pytest
 
+from tests.support.one_process import run_in_one_process
 from tests.support.postgres import PostgresServer, temporary_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -113,49 +114,38 @@ def run(
 
 
 def run_stages(workdir: Path, version: int = 3) -> Path:
-    """Run the stage modules as dvc.yaml wires them, without DVC (fast, for unit-level fixtures)."""
+    """Run the stages as dvc.yaml wires them, without DVC, in one process (fast, for unit-level fixtures).
+
+    tests/support/one_process.py says why one process gives the bytes a process per stage gives.
+    """
     shutil.copy(REPO_ROOT / "params.yaml", workdir / "params.yaml")
     seed_data = f"data/employee_attrition_v{version}.csv"
     data, extract = "data/training_rows.csv", "data/training_rows.json"
-    py = [sys.executable, "-m"]
-    run([*py, "attrition.pipeline.generate", "--params", "params.yaml", "--out", seed_data], workdir)
-    rows = ["--seed-data", seed_data, "--out", data, "--record", extract]
-    run([*py, "attrition.pipeline.extract", "--params", "params.yaml", *rows], workdir)
-    common = ["--params", "params.yaml", "--data", data, "--model", "models/model.joblib"]
-    run([*py, "attrition.pipeline.train", *common, "--record", "models/train.json"], workdir)
-    run(
-        [
-            *py,
-            "attrition.pipeline.evaluate",
-            *common,
-            "--record",
-            "models/train.json",
-            "--live",
-            "metrics",
-            "--out",
-            "metrics/evaluation.json",
-        ],
-        workdir,
-    )
     evalset = f"data/evalset_v{version}.csv"
-    run(
-        [*py, "attrition.pipeline.evalset", "--params", "params.yaml", "--data", data, "--out", evalset],
-        workdir,
-    )
-    package_outputs = [
-        "--extract",
-        extract,
-        "--metrics",
-        "metrics/evaluation.json",
-        "--evalset",
-        evalset,
-        "--out",
-        "models/attrition-model",
+    common = ["--params", "params.yaml", "--data", data, "--model", "models/model.joblib"]
+    trained = [*common, "--record", "models/train.json"]
+    evaluated = [*trained, "--live", "metrics", "--out", "metrics/evaluation.json"]
+    packaged = [*trained, "--extract", extract, "--metrics", "metrics/evaluation.json", "--evalset", evalset]
+    commands = [
+        ["attrition", "generate", "--params", "params.yaml", "--out", seed_data],
+        [
+            "attrition",
+            "extract",
+            "--params",
+            "params.yaml",
+            "--seed-data",
+            seed_data,
+            "--out",
+            data,
+            "--record",
+            extract,
+        ],
+        ["attrition", "train", *trained],
+        ["attrition", "evaluate", *evaluated],
+        ["attrition", "evalset", "--params", "params.yaml", "--data", data, "--out", evalset],
+        ["attrition", "package", *packaged, "--out", "models/attrition-model"],
     ]
-    run(
-        [*py, "attrition.pipeline.package", *common, "--record", "models/train.json", *package_outputs],
-        workdir,
-    )
+    run_in_one_process(commands, workdir, stage_env(), what="the stages of the pipeline fixture")
     return workdir
 
 

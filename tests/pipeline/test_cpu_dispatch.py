@@ -9,6 +9,13 @@ as dvc.yaml runs it, with NumPy's optional SIMD features this CPU has switched o
 the same md5 for every declared output. Each run reports what NumPy, OpenBLAS and libm actually
 used, so a setting that did not take is caught, not passed.
 
+Each imitation runs its seven stages one after the other in one Python process
+(tests/support/one_process.py: the probe first, then each stage's dvc.yaml command with the project's
+modules imported afresh), not one process per stage: the settings act when NumPy and OpenBLAS load,
+once per process either way. Alone, this module took 97 s with a process per stage and 47 s so. It is
+the stricter check: a stage whose bytes depended on what an earlier stage left in the process would
+differ from the template, where `dvc repro` ran each stage in its own process.
+
 The imitations also run the stages on the machine's own BLAS threads and on 1, then 3 OpenMP threads
 (``OMP_NUM_THREADS``; the template ran on the suite's share), so a model whose bytes depended on the
 core count would differ here too, should a stage stop pinning its work to one thread. This
@@ -33,6 +40,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, THREAD_VARIABLES, stage_env
+from tests.support.one_process import run_in_one_process
 
 pytestmark = pytest.mark.dvc
 
@@ -78,6 +86,13 @@ class Build:
 def probe(env: dict[str, str]) -> dict[str, list[str]]:
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
     return dict(json.loads(out.stdout))
+
+
+def probe_and_run(
+    commands: list[list[str]], cwd: Path, env: dict[str, str], what: str
+) -> dict[str, list[str]]:
+    """In one process: the probe (before any stage could change a thread limit), then `commands`."""
+    return dict(json.loads(run_in_one_process(commands, cwd, env, before=PROBE, what=what)))
 
 
 def settings() -> list[dict[str, str]]:
@@ -164,10 +179,7 @@ def build(snapshot: Path, workdir: Path, extra: dict[str, str]) -> Build:
         env.pop(key, None)
     env.update(extra)  # an OPENBLAS_CORETYPE this machine sets stays unless the setting forces one
     commands = snapshot_commands(snapshot)
-    for stage, (command, _) in commands.items():
-        done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=240)
-        assert done.returncode == 0, f"{stage} under {extra}: {done.stdout}{done.stderr}"
-    used = probe(env)
+    used = probe_and_run([command for command, _ in commands.values()], workdir, env, f"stages under {extra}")
     return Build(
         extra, used["simd"], used["openblas"], used["libm"][0], used["omp"], output_md5s(workdir, commands)
     )
@@ -243,18 +255,15 @@ def test_the_seed_logistic_regression_is_byte_identical_under_every_blas_core(tm
     env = stage_env({"PYTHONPATH": str(REPO_ROOT / "src")})
     for key in THREAD_VARIABLES:  # BLAS on the machine's own thread count, as a user's train runs
         env.pop(key, None)
-    for stage in ("generate", "extract"):
-        subprocess.run(
-            commands[stage][0], cwd=tmp_path, env=env, check=True, capture_output=True, timeout=240
-        )
     models = {}
     for core in ("", *OPENBLAS_CORES.get(platform.machine(), ())):
         run_env = {**env, "OPENBLAS_CORETYPE": core} if core else env
-        done = subprocess.run(
-            commands["train"][0], cwd=tmp_path, env=run_env, capture_output=True, text=True, timeout=240
+        # the default's process also writes the data the others train on
+        steps = ("train",) if models else ("generate", "extract", "train")
+        used = probe_and_run(
+            [commands[s][0] for s in steps], tmp_path, run_env, f"train on {core or 'default'}"
         )
-        assert done.returncode == 0, done.stderr
-        assert core in "".join(probe(run_env)["openblas"]) or not core, f"OPENBLAS_CORETYPE={core} not taken"
+        assert core in "".join(used["openblas"]) or not core, f"OPENBLAS_CORETYPE={core} not taken"
         models[core or "default"] = md5(tmp_path / "models" / "model.joblib")
     assert len(models) >= 2
     assert len(set(models.values())) == 1, models
