@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -13,9 +14,11 @@ import pytest
 from attrition.lifecycle.registry.api import build_lineage, lock_outs
 from attrition.lifecycle.registry.cli import format_table, main
 from attrition.lifecycle.registry.gto import (
+    Registry,
     RegistryError,
     call_gto,
     current_stages,
+    fetch_version,
     parse_lineage,
     previous_prod,
     stage_versions,
@@ -131,6 +134,25 @@ def test_gto_in_process_refuses_a_folder_that_is_no_repository(tmp_path: Path) -
     with pytest.raises(RegistryError) as raised:
         stage_versions(str(tmp_path))
     assert str(raised.value).startswith("gto show failed: ") and "\n" not in str(raised.value)
+
+
+def test_dvc_in_process_refuses_a_folder_that_is_no_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DVC's own exceptions become one line naming the command, as `dvc artifacts get` would print it;
+    DVC's log lines stay out of the registry's output, and nothing is written where the package would
+    have gone."""
+    with pytest.raises(RegistryError) as raised:
+        fetch_version(str(tmp_path), "v1.0.0", tmp_path / "package")
+    message = str(raised.value)
+    assert message.startswith("dvc artifacts get failed: Failed to download artifact") and "\n" not in message
+    assert not (tmp_path / "package").exists()
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    with pytest.raises(RegistryError) as raised:
+        Registry(tmp_path, push=False).dvc_status()
+    message = str(raised.value)
+    assert message.startswith("dvc status failed: ") and "not inside of a DVC repository" in message
+    assert capsys.readouterr() == ("", "")
 
 
 def test_gto_results_are_plain_json_data() -> None:

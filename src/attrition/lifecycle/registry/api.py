@@ -42,11 +42,11 @@ def check_publishable(registry: Registry) -> None:
     dirty = registry.git("status", "--porcelain", "--untracked-files=no")
     if dirty:
         raise RegistryError(f"uncommitted changes ({dirty.splitlines()[0].strip()}); commit them first")
-    if registry.dvc("status", "--json") not in ("", "{}"):
+    if registry.dvc_status():
         raise RegistryError(
             "workspace outputs differ from dvc.lock (`dvc status`); run `dvc repro` and commit"
         )
-    if registry.dvc("status", "--cloud", "--json") not in ("", "{}"):
+    if registry.dvc_status(cloud=True):
         raise RegistryError("outputs are not all on the DVC remote; run `dvc push`")
     if registry.has_origin and not registry.git("branch", "-r", "--contains", "HEAD"):
         raise RegistryError("HEAD is not on origin; run `git push` first")
