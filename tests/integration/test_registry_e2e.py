@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import run, stage_env
+from tests.support.one_process import run_in_one_process
 from tests.support.registry_repo import (
     PY,
     build_commit_push,
@@ -134,47 +135,18 @@ def test_a_candidate_trained_on_shuffled_labels_fails(world: dict[str, Path]) ->
     frame = pd.read_csv(world["repo"] / seed_data)
     frame["attrition"] = frame["attrition"].sample(frac=1.0, random_state=0).to_numpy()
     frame.to_csv(work / seed_data, index=False)
-    rows = ["--seed-data", seed_data, "--out", data, "--record", extract]
-    run([*PY, "attrition.pipeline.extract", "--params", "params.yaml", *rows], work)
-    common = [
-        "--params",
-        "params.yaml",
-        "--data",
-        data,
-        "--model",
-        "models/model.joblib",
-        "--record",
-        "models/train.json",
+    rows = ["--out", data, "--record", extract]
+    common = ["--params", "params.yaml", "--data", data, "--model", "models/model.joblib"]
+    common += ["--record", "models/train.json"]
+    evalset = str(world["repo"] / "data" / "evalset_v3.csv")
+    packaged = ["--extract", extract, "--metrics", "metrics/evaluation.json", "--evalset", evalset]
+    commands = [
+        ["attrition", "extract", "--params", "params.yaml", "--seed-data", seed_data, *rows],
+        ["attrition", "train", *common],
+        ["attrition", "evaluate", *common, "--live", "metrics", "--out", "metrics/evaluation.json"],
+        ["attrition", "package", *common, *packaged, "--out", "models/attrition-model"],
     ]
-    run([*PY, "attrition.pipeline.train", *common], work)
-    run(
-        [
-            *PY,
-            "attrition.pipeline.evaluate",
-            *common,
-            "--live",
-            "metrics",
-            "--out",
-            "metrics/evaluation.json",
-        ],
-        work,
-    )
-    run(
-        [
-            *PY,
-            "attrition.pipeline.package",
-            *common,
-            "--extract",
-            extract,
-            "--metrics",
-            "metrics/evaluation.json",
-            "--evalset",
-            str(world["repo"] / "data" / "evalset_v3.csv"),
-            "--out",
-            "models/attrition-model",
-        ],
-        work,
-    )
+    run_in_one_process(commands, work, stage_env(), what="the stages on shuffled labels")
     judged = gate(world, work / "models" / "attrition-model", evaluation_subset(world, 10000))
     assert judged.returncode == 1, judged.stdout + judged.stderr
     result = json.loads((work / "models" / "attrition-model-gate.json").read_text())

@@ -92,7 +92,7 @@ def probe_and_run(
     commands: list[list[str]], cwd: Path, env: dict[str, str], what: str
 ) -> dict[str, list[str]]:
     """In one process: the probe (before any stage could change a thread limit), then `commands`."""
-    return dict(json.loads(run_in_one_process(commands, cwd, env, before=PROBE, what=what)))
+    return dict(json.loads(run_in_one_process(commands, cwd, env, before=PROBE, what=what).before))
 
 
 def settings() -> list[dict[str, str]]:

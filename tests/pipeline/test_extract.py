@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,8 +15,9 @@ import pytest
 
 from attrition.features.training import training_csv_bytes, training_set
 from attrition.pipeline import extract as extract_stage
-from tests.conftest import run
+from tests.conftest import stage_env
 from tests.features.builders import fill_store, hris_params, simulated
+from tests.support.one_process import run_in_one_process
 
 AS_OF = "2025-06-30"  # hris_params' as-of: 30 monthly extracts from 2023-01-31
 
@@ -104,24 +104,26 @@ def test_a_store_that_cannot_give_the_rows_is_one_line(
 def test_train_evaluate_evalset_and_package_run_on_the_store(store: tuple[str, int], tmp_path: Path) -> None:
     uri, latest = store
     hris_params(tmp_path, uri, latest)  # tmp_path/params.yaml, which the stages read by default
-    py = [sys.executable, "-m"]
     (tmp_path / "data").mkdir()
     seed = "data/employee_attrition_v3.csv"
-    run([*py, "attrition.pipeline.generate", "--params", "params.yaml", "--out", seed], tmp_path)
     rows, record = "data/training_rows.csv", "data/training_rows.json"
-    run([*py, "attrition.pipeline.extract", "--seed-data", seed, "--out", rows, "--record", record], tmp_path)
     common = ["--data", rows, "--model", "models/model.joblib", "--record", "models/train.json"]
-    run([*py, "attrition.pipeline.train", *common], tmp_path)
-    live = ["--live", "metrics", "--out", "metrics/evaluation.json"]
-    run([*py, "attrition.pipeline.evaluate", *common, *live], tmp_path)
-    evalset = run([*py, "attrition.pipeline.evalset", "--data", rows, "--out", "data/evalset.csv"], tmp_path)
-    assert "0 fresh" in evalset.stdout
     package = [
         *common, "--extract", record, "--metrics", "metrics/evaluation.json",
         "--evalset", "data/evalset.csv", "--out", "models/attrition-model",
     ]  # fmt: skip
-    done = run([*py, "attrition.pipeline.package", *package], tmp_path)
-    assert f"package: t{latest}-" in done.stdout
+    commands = [
+        ["attrition", "generate", "--params", "params.yaml", "--out", seed],
+        ["attrition", "extract", "--seed-data", seed, "--out", rows, "--record", record],
+        ["attrition", "train", *common],
+        ["attrition", "evaluate", *common, "--live", "metrics", "--out", "metrics/evaluation.json"],
+        ["attrition", "evalset", "--data", rows, "--out", "data/evalset.csv"],
+        ["attrition", "package", *package],
+    ]
+    # one interpreter for the six stages (tests/support/one_process.py: the same bytes, a fifth of the CPU)
+    outputs = run_in_one_process(commands, tmp_path, stage_env(), what="the stages on the store").outputs
+    assert "0 fresh" in outputs[4]
+    assert f"package: t{latest}-" in outputs[5]
 
     train = json.loads((tmp_path / "models" / "train.json").read_text())
     assert train["split"]["method"] == "out_of_time"

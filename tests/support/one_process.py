@@ -16,30 +16,47 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-# argv: a JSON list of commands, each as dvc.yaml writes it (`attrition <stage> ...`).
-DRIVER = """
-import contextlib, importlib, io, json, sys
+# argv: a JSON list of commands, each as dvc.yaml writes it (`attrition <stage> ...`). The last stdout
+# line is MARKER and each stage's stdout as a JSON list.
+MARKER = "one-process stage outputs: "
+DRIVER = f"""
+import contextlib, importlib, io, json, os, sys
+outputs = []
 for command in json.loads(sys.argv[1]):
     if command[0] != "attrition":
-        sys.exit(f"not an attrition command: {command[0]}")
+        sys.exit(f"not an attrition command: {{command[0]}}")
     for name in [name for name in sys.modules if name.split(".")[0] == "attrition"]:
         del sys.modules[name]
     main = importlib.import_module("attrition.cli").main
-    with contextlib.redirect_stdout(io.StringIO()):  # what `before` printed stays the only stdout
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
         code = main(command[1:])
+    outputs.append(captured.getvalue())
     if code:
-        sys.exit(f"attrition {command[1]} exited {code}")
+        sys.exit(f"{{captured.getvalue()}}attrition {{command[1]}} exited {{code}}")
+print({MARKER!r} + json.dumps(outputs), flush=True)
+sys.stderr.flush()
+os._exit(0)  # as `attrition` ends its Delta-reading commands: native reader threads can abort teardown
 """
+
+
+@dataclass(frozen=True)
+class OneProcessRun:
+    """What the code before the stages printed, and each stage's stdout in order."""
+
+    before: str
+    outputs: list[str]
 
 
 def run_in_one_process(
     commands: list[list[str]], cwd: Path, env: dict[str, str], *, before: str = "", what: str = "stages"
-) -> str:
-    """Run `commands` in `cwd` in one new interpreter, after the Python code `before`; its stdout.
+) -> OneProcessRun:
+    """Run `commands` in `cwd` in one new interpreter, after the Python code `before`.
 
-    A failure raises AssertionError with the stage's output.
+    A failure raises AssertionError with the failing stage's output.
     """
     done = subprocess.run(
         [sys.executable, "-c", before + DRIVER, json.dumps(commands)],
@@ -51,4 +68,8 @@ def run_in_one_process(
         check=False,
     )
     assert done.returncode == 0, f"{what} failed: {done.stdout}{done.stderr}"
-    return done.stdout
+    printed, _, last = done.stdout.rstrip("\n").rpartition("\n")
+    if not last.startswith(MARKER):  # `before` printed nothing
+        printed, last = "", done.stdout.rstrip("\n")
+    assert last.startswith(MARKER), f"{what}: no stage outputs in {done.stdout!r}"
+    return OneProcessRun(printed, list(json.loads(last.removeprefix(MARKER))))
