@@ -22,9 +22,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 # The test tools, with uv (pinned in requirements-dev.txt, bootstrapped by pip). requirements-dev.txt pins
 # their whole closure (it starts with `-r requirements.txt`, whose `-e .` would build the project again for
-# nothing), so they go in with --no-deps, and `pip check` proves the closure complete; the runtime pins are
-# constraints, so a test tool pinned against one is refused. On a new venv, side by side: uv 7.4 s with a
-# cold cache (5.0 s warm), pip 30.0 s, the same pip freeze.
+# nothing), so they go in with --no-deps, and `uv pip check` proves the closure complete (0.04 s; pip check
+# took 1.0 s); the runtime pins are constraints, so a test tool pinned against one is refused. On a new
+# venv, side by side: uv 7.4 s with a cold cache (5.0 s warm), pip 30.0 s, the same pip freeze.
 DEV_PINS := $(VENV)/test-tool-pins.txt
 UV := $(BIN)/uv
 
@@ -34,7 +34,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $$(grep '^uv==' $(DEV_PINS))
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps --compile-bytecode \
 		-r $(DEV_PINS) -c $(VENV)/runtime-pins.txt
-	$(BIN)/python -m pip check
+	$(UV) pip check --python $(BIN)/python
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv with the pinned runtime requirements
@@ -55,10 +55,13 @@ plots: install  ## render every DVC plot to PNG offline into docs/plots (REVS="H
 lineage: install  ## which data, code and params made the workspace's model (REV=<git rev> for another)
 	attrition lineage $(if $(REV),--rev $(REV))
 
-# pytest-xdist: PYTEST_WORKERS processes (auto: one per core). --dist loadscope keeps a module's tests on
+# pytest-xdist: PYTEST_WORKERS processes, one more than the cores: about a seventh of the suite's time
+# waits (servers starting, Alertmanager's group wait, slowloris timeouts, fsync) with a core idle, and a
+# third worker on 2 cores fills it. Side by side, whole suite, 2026-12-04: 2 workers 276 s and 277 s,
+# 3 workers 251 s and 251 s, 4 workers 263 s. --dist loadscope keeps a module's tests on
 # one worker, so a module fixture (a DVC build, a registry) is built once; modules are handed out in the
 # collection order tests/conftest.py sets (the longest first), not by their number of tests.
-PYTEST_WORKERS ?= auto
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 XDIST := -n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 # The test tools and the bytecode first; then mypy and ruff run beside pytest, not before it. On a fresh
@@ -164,7 +167,7 @@ WALKTHROUGHS ?=
 
 .PHONY: walkthroughs walkthroughs-accept readme
 walkthroughs: install-dev  ## run the README's walkthroughs on a fresh clone of HEAD (slow tier; .ci/run runs it)
-	ATTRITION_WALKTHROUGHS=1 pytest -n $(PYTEST_WORKERS) --dist load tests/walkthroughs/test_walkthroughs.py
+	ATTRITION_WALKTHROUGHS=1 pytest -n auto --dist load tests/walkthroughs/test_walkthroughs.py
 
 walkthroughs-accept: install-dev  ## rerun them and take the new output into docs/walkthroughs/*.t, then make readme
 	python -m tests.walkthroughs.run --accept $(WALKTHROUGHS)
