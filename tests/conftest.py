@@ -23,7 +23,7 @@ from pathlib import Path
 import fasteners
 import pytest
 
-from tests.support.one_process import run_in_one_process
+from tests.support.one_process import run_in_one_process, stage_commands
 from tests.support.postgres import PostgresServer, temporary_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -113,39 +113,14 @@ def run(
     return completed
 
 
-def run_stages(workdir: Path, version: int = 3) -> Path:
-    """Run the stages as dvc.yaml wires them, without DVC, in one process (fast, for unit-level fixtures).
+def run_stages(workdir: Path) -> Path:
+    """Run every stage as dvc.yaml's commands say, without DVC, in one process (for unit-level fixtures).
 
     tests/support/one_process.py says why one process gives the bytes a process per stage gives.
     """
     shutil.copy(REPO_ROOT / "params.yaml", workdir / "params.yaml")
-    seed_data = f"data/employee_attrition_v{version}.csv"
-    data, extract = "data/training_rows.csv", "data/training_rows.json"
-    evalset = f"data/evalset_v{version}.csv"
-    common = ["--params", "params.yaml", "--data", data, "--model", "models/model.joblib"]
-    trained = [*common, "--record", "models/train.json"]
-    evaluated = [*trained, "--live", "metrics", "--out", "metrics/evaluation.json"]
-    packaged = [*trained, "--extract", extract, "--metrics", "metrics/evaluation.json", "--evalset", evalset]
-    commands = [
-        ["attrition", "generate", "--params", "params.yaml", "--out", seed_data],
-        [
-            "attrition",
-            "extract",
-            "--params",
-            "params.yaml",
-            "--seed-data",
-            seed_data,
-            "--out",
-            data,
-            "--record",
-            extract,
-        ],
-        ["attrition", "train", *trained],
-        ["attrition", "evaluate", *evaluated],
-        ["attrition", "evalset", "--params", "params.yaml", "--data", data, "--out", evalset],
-        ["attrition", "package", *packaged, "--out", "models/attrition-model"],
-    ]
-    run_in_one_process(commands, workdir, stage_env(), what="the stages of the pipeline fixture")
+    commands = stage_commands(REPO_ROOT / "dvc.yaml", workdir / "params.yaml")
+    run_in_one_process([command for command, _ in commands.values()], workdir, stage_env(), what="the stages")
     return workdir
 
 
@@ -222,7 +197,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def pipeline_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding the outputs of all four stages for dataset version 3 (800 rows).
+    """A directory holding the outputs of every stage of dvc.yaml for params.yaml's version 3 (800 rows).
 
     Built once per test run and shared by every worker: tests must not change it (copy first).
     """

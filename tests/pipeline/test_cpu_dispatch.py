@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import shlex
 import shutil
 import subprocess
 import sys
@@ -40,12 +39,10 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, THREAD_VARIABLES, stage_env
-from tests.support.one_process import run_in_one_process
+from tests.support.one_process import run_in_one_process, stage_commands
 
 pytestmark = pytest.mark.dvc
 
-# dvc.yaml's stages in an order that runs each after what it reads.
-STAGES = ("generate", "extract", "train", "evaluate", "evalset", "package", "score")  # dvc.yaml order
 OPENBLAS_CORES = {"x86_64": ("Haswell", "Nehalem"), "aarch64": ("NEOVERSEN1", "ARMV8")}
 # OpenMP threads (HistGradientBoosting's) per imitation: one, and more than this machine's two cores.
 THREAD_COUNTS = ("1", "3")
@@ -121,32 +118,12 @@ def settings() -> list[dict[str, str]]:
     return chosen
 
 
-def stage_commands(dvc_yaml: Path, version: int) -> dict[str, tuple[list[str], list[str]]]:
-    """Each stage's command and declared outputs (outs, metrics, plots) from dvc.yaml, version filled in."""
-
-    def fill(text: str) -> str:
-        return text.replace("${version}", str(version))
-
-    stages = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8"))["stages"]
-    result = {}
-    for name in STAGES:
-        stage = stages[name]
-        declared = [
-            fill(next(iter(entry)) if isinstance(entry, dict) else entry)
-            for key in ("outs", "metrics", "plots")
-            for entry in stage.get(key, [])
-        ]
-        result[name] = (shlex.split(fill(stage["cmd"])), declared)
-    return result
-
-
 def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
 
 
 def snapshot_commands(snapshot: Path) -> dict[str, tuple[list[str], list[str]]]:
-    params = yaml.safe_load((snapshot / "params.yaml").read_text(encoding="utf-8"))
-    return stage_commands(snapshot / "dvc.yaml", int(params["version"]))
+    return stage_commands(snapshot / "dvc.yaml", snapshot / "params.yaml")
 
 
 def output_md5s(workdir: Path, commands: dict[str, tuple[list[str], list[str]]]) -> dict[str, str]:
@@ -251,7 +228,7 @@ def test_the_seed_logistic_regression_is_byte_identical_under_every_blas_core(tm
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["train"]["model"] = "logreg"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    commands = stage_commands(REPO_ROOT / "dvc.yaml", int(params["version"]))
+    commands = stage_commands(REPO_ROOT / "dvc.yaml", tmp_path / "params.yaml")
     env = stage_env({"PYTHONPATH": str(REPO_ROOT / "src")})
     for key in THREAD_VARIABLES:  # BLAS on the machine's own thread count, as a user's train runs
         env.pop(key, None)

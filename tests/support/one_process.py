@@ -14,10 +14,16 @@ depended on what an earlier one left in the process would differ there).
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
+
+# dvc.yaml's stages in an order that runs each after what it reads.
+STAGES = ("generate", "extract", "train", "evaluate", "evalset", "package", "score")
 
 # argv: a JSON list of commands, each as dvc.yaml writes it (`attrition <stage> ...`). The last stdout
 # line is MARKER and each stage's stdout as a JSON list.
@@ -41,6 +47,27 @@ print({MARKER!r} + json.dumps(outputs), flush=True)
 sys.stderr.flush()
 os._exit(0)  # as `attrition` ends its Delta-reading commands: native reader threads can abort teardown
 """
+
+
+def stage_commands(dvc_yaml: Path, params_yaml: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """Each stage's command and declared outputs (outs, metrics, plots) from dvc.yaml, in STAGES order,
+    with the dataset version of params.yaml filled in."""
+    version = str(yaml.safe_load(params_yaml.read_text(encoding="utf-8"))["version"])
+
+    def fill(text: str) -> str:
+        return text.replace("${version}", version)
+
+    stages = yaml.safe_load(dvc_yaml.read_text(encoding="utf-8"))["stages"]
+    result = {}
+    for name in STAGES:
+        stage = stages[name]
+        declared = [
+            fill(next(iter(entry)) if isinstance(entry, dict) else entry)
+            for key in ("outs", "metrics", "plots")
+            for entry in stage.get(key, [])
+        ]
+        result[name] = (shlex.split(fill(stage["cmd"])), declared)
+    return result
 
 
 @dataclass(frozen=True)
@@ -68,8 +95,6 @@ def run_in_one_process(
         check=False,
     )
     assert done.returncode == 0, f"{what} failed: {done.stdout}{done.stderr}"
-    printed, _, last = done.stdout.rstrip("\n").rpartition("\n")
-    if not last.startswith(MARKER):  # `before` printed nothing
-        printed, last = "", done.stdout.rstrip("\n")
+    printed, _, last = done.stdout.rstrip("\n").rpartition("\n")  # printed: "" if `before` printed none
     assert last.startswith(MARKER), f"{what}: no stage outputs in {done.stdout!r}"
     return OneProcessRun(printed, list(json.loads(last.removeprefix(MARKER))))
