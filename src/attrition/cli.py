@@ -24,29 +24,48 @@ class Command:
     # "terminate called without an active exception" (exit 134; apache/arrow#34314,
     # delta-rs#2184), which would replace the command's own exit code and one-line error.
     skip_teardown: bool = False
+    # A DVC stage: `attrition warm` may fork it from a warm interpreter (attrition.launcher).
+    stage: bool = False
 
 
 COMMANDS: tuple[Command, ...] = (
     # the DVC stages (dvc.yaml runs them; by hand they rebuild one output)
-    Command("generate", "attrition.pipeline.generate", "stage: draw one dataset version as CSV"),
+    Command("generate", "attrition.pipeline.generate", "stage: draw one dataset version as CSV", stage=True),
     Command(
         "extract",
         "attrition.pipeline.extract",
         "stage: the training rows, from the seed dataset or the feature store",
         skip_teardown=True,  # reads Delta with data.source=hris
+        stage=True,
     ),
     Command(
         "train",
         "attrition.pipeline.train",
         "stage: fit the model with CV-chosen hyperparameters and threshold",
+        stage=True,
     ),
     Command(
-        "evaluate", "attrition.pipeline.evaluate", "stage: hold-out metrics, intervals and plots (dvclive)"
+        "evaluate",
+        "attrition.pipeline.evaluate",
+        "stage: hold-out metrics, intervals and plots (dvclive)",
+        stage=True,
     ),
-    Command("package", "attrition.pipeline.package", "stage: assemble and verify the model package"),
-    Command("score", "attrition.pipeline.score", "stage: nightly batch scores, the service's fallback"),
     Command(
-        "evalset", "attrition.pipeline.evalset", "stage: labelled rows no model trained on, for the gate"
+        "package", "attrition.pipeline.package", "stage: assemble and verify the model package", stage=True
+    ),
+    Command(
+        "score", "attrition.pipeline.score", "stage: nightly batch scores, the service's fallback", stage=True
+    ),
+    Command(
+        "evalset",
+        "attrition.pipeline.evalset",
+        "stage: labelled rows no model trained on, for the gate",
+        stage=True,
+    ),
+    Command(
+        "warm",
+        "attrition.launcher.command",
+        "run a command (dvc repro, dvc exp run) whose stages fork from one warm interpreter",
     ),
     # checks and lineage
     Command("params", "attrition.params", "check params.yaml without running anything"),
@@ -92,6 +111,11 @@ COMMANDS: tuple[Command, ...] = (
 USAGE_EXIT = 2
 
 
+def stage_modules() -> dict[str, str]:
+    """The stage commands and their modules: what `attrition warm` preloads and will serve."""
+    return {command.name: command.module for command in COMMANDS if command.stage}
+
+
 def usage() -> str:
     width = max(len(command.name) for command in COMMANDS)
     lines = [f"  {command.name:<{width}}  {command.help}" for command in COMMANDS]
@@ -119,6 +143,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return USAGE_EXIT
+    if argv is None and command.stage and os.environ.get("ATTRITION_STAGE_SERVER"):
+        # Under `attrition warm`: a fork of the warm interpreter runs it, or this process re-runs it
+        # cold (attrition.launcher.client.run_or_reexec never leaves its module loaded beside a stage).
+        from attrition.launcher.client import run_or_reexec
+
+        return run_or_reexec(sys.argv)
     code = int(importlib.import_module(command.module).main(args[1:]))
     if argv is None and command.skip_teardown:  # a program, not a caller in-process (tests pass argv)
         sys.stdout.flush()

@@ -26,7 +26,6 @@ is tests/integration/test_dvc_pipeline.py's from-scratch build.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import shutil
@@ -39,7 +38,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, THREAD_VARIABLES, stage_env
-from tests.support.one_process import run_in_one_process, stage_commands
+from tests.support.one_process import md5, output_md5s, run_in_one_process, stage_commands
 
 pytestmark = pytest.mark.dvc
 
@@ -118,23 +117,8 @@ def settings() -> list[dict[str, str]]:
     return chosen
 
 
-def md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
-
-
 def snapshot_commands(snapshot: Path) -> dict[str, tuple[list[str], list[str]]]:
     return stage_commands(snapshot / "dvc.yaml", snapshot / "params.yaml")
-
-
-def output_md5s(workdir: Path, commands: dict[str, tuple[list[str], list[str]]]) -> dict[str, str]:
-    """Every declared output file under `workdir` (a directory output file by file) with its md5."""
-    outputs: dict[str, str] = {}
-    for _, declared in commands.values():
-        for out in declared:
-            path = workdir / out
-            for file in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
-                outputs[file.relative_to(workdir).as_posix()] = md5(file)
-    return outputs
 
 
 def template_build(template: Path) -> Build:

@@ -13,6 +13,7 @@ depended on what an earlier one left in the process would differ there).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 import subprocess
@@ -98,3 +99,18 @@ def run_in_one_process(
     printed, _, last = done.stdout.rstrip("\n").rpartition("\n")  # printed: "" if `before` printed none
     assert last.startswith(MARKER), f"{what}: no stage outputs in {done.stdout!r}"
     return OneProcessRun(printed, list(json.loads(last.removeprefix(MARKER))))
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def output_md5s(workdir: Path, commands: dict[str, tuple[list[str], list[str]]]) -> dict[str, str]:
+    """Every declared output file under `workdir` (a directory output file by file) with its md5."""
+    outputs: dict[str, str] = {}
+    for _, declared in commands.values():
+        for out in declared:
+            path = workdir / out
+            for file in sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]:
+                outputs[file.relative_to(workdir).as_posix()] = md5(file)
+    return outputs
