@@ -219,7 +219,8 @@ def retrain_dag(dag_id: str, flow: str, schedule: str, description: str, overrid
             "dvc_repro",
             flow,
             f'git checkout -q -B "{branch}" "${{ATTRITION_BASE_BRANCH:-main}}"\n'
-            'dvc exp run -q -S data.source=hris -S "data.store=$STORE" '
+            # warm: the stages fork from one interpreter that imported their libraries (README)
+            'attrition warm -- dvc exp run -q -S data.source=hris -S "data.store=$STORE" '
             f'-S "data.table_version=$({PINNED_VERSION})" -S data.as_of={{{{ ds }}}} {overrides}',
             retries=1,
             timeout_min=120,
