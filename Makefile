@@ -41,9 +41,11 @@ install: $(VENV)/.installed  ## create .venv with the pinned runtime requirement
 
 install-dev: $(VENV)/.installed-dev  ## add the pinned test tools
 
+# `attrition warm` forks each stage from one interpreter that has imported the stages' libraries;
+# plain `dvc repro` builds the same bytes with an interpreter start and imports per stage.
 repro: install  ## rebuild data, model, metrics and package with DVC, then print the metrics
 	python -m attrition.params params.yaml
-	attrition warm -- dvc repro  # plain `dvc repro` builds the same bytes, one interpreter start per stage
+	attrition warm -- dvc repro
 	dvc metrics show
 
 versions: install  ## one experiment per dataset version via DVC's queue, one table: make versions VERSIONS="1 2 3"
