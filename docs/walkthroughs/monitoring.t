@@ -55,7 +55,7 @@ per-stage lines left out); the gate judges the candidate.
   git checkout -b retrain/v8
   Switched to a new branch 'retrain/v8'
   == 2/6 candidate experiment on dataset version 8
-  dvc exp run -S version=8
+  attrition warm -- dvc exp run -S version=8
   Reproducing experiment '*' (glob)
   generate: 800 rows of dataset version 8 -> data/employee_attrition_v8.csv
   extract: 800 rows (108 left) from dataset version 8 -> data/training_rows.csv
@@ -66,6 +66,7 @@ per-stage lines left out); the gate judges the candidate.
   scored 800 employees with model v8-ded79099456c -> data/batch_scores.csv
   Ran experiment(s): * (glob)
   Experiment results have been applied to your workspace.
+  attrition warm: 7 stage(s) forked from one interpreter (libraries loaded once, *s), 0 ran cold; largest stage *GiB (glob)
   == 3/6 commit the experiment
   git add -- params.yaml dvc.lock metrics data/.gitignore models/.gitignore
   git commit -qm "Retrain on dataset version 8 (make retrain)" -- params.yaml dvc.lock metrics data/.gitignore models/.gitignore

@@ -29,7 +29,7 @@ Quick start: `make repro` on a fresh clone rebuilds everything and leaves git st
   [>] attrition\ score\ \-\-run\-record\ models/\.runs/score\.json\ \-\-package\ models/attrition\-model\ \-\-data\ data/employee_attrition_v3\.csv\ \-\-out\ data/batch_scores\.csv (re)
   scored 800 employees with model v3-6af8d185a68d -> data/batch_scores.csv
   Use `dvc push` to send your updates to remote storage.
-  attrition warm: 7 stage(s) forked from one interpreter (libraries loaded once, *s), 0 ran cold; largest stage *GiB (glob)
+  attrition warm: 6 stage(s) forked from one interpreter (libraries loaded once, *s), 0 ran cold; largest stage *GiB (glob)
   dvc metrics show
   Path                  fairness.age_gap    fairness.age_gap_status    holdout.precision    holdout.recall    holdout.roc_auc    holdout.threshold
   metrics/metrics.json  0.04942             insufficient_data          0.32308              0.77778           0.82414            0.17737

@@ -41,7 +41,7 @@ The weekly job for dataset version 4 (DVC's per-stage lines left out):
   git checkout -b retrain/v4
   Switched to a new branch 'retrain/v4'
   == 2/6 candidate experiment on dataset version 4
-  dvc exp run -S version=4
+  attrition warm -- dvc exp run -S version=4
   Reproducing experiment '*' (glob)
   generate: 800 rows of dataset version 4 -> data/employee_attrition_v4.csv
   extract: 800 rows (119 left) from dataset version 4 -> data/training_rows.csv
@@ -52,6 +52,7 @@ The weekly job for dataset version 4 (DVC's per-stage lines left out):
   scored 800 employees with model v4-6f03d21131d9 -> data/batch_scores.csv
   Ran experiment(s): * (glob)
   Experiment results have been applied to your workspace.
+  attrition warm: 7 stage(s) forked from one interpreter (libraries loaded once, *s), 0 ran cold; largest stage *GiB (glob)
   == 3/6 commit the experiment
   git add -- params.yaml dvc.lock metrics data/.gitignore models/.gitignore
   git commit -qm "Retrain on dataset version 4 (make retrain)" -- params.yaml dvc.lock metrics data/.gitignore models/.gitignore
