@@ -76,13 +76,13 @@ def store_path(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyte
     if request.param == "secure-delete-off":
         from attrition.audit import database
 
-        pragmas = database._sqlite_pragmas
+        pragmas = database.sqlite_pragmas
 
         def insecure(dbapi_connection: Any, record: Any) -> None:
             pragmas(dbapi_connection, record)
             dbapi_connection.execute("PRAGMA secure_delete = OFF")
 
-        monkeypatch.setattr(database, "_sqlite_pragmas", insecure)
+        monkeypatch.setattr(database, "sqlite_pragmas", insecure)
     return tmp_path / "audit" / "audit.sqlite"
 
 

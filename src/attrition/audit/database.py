@@ -73,7 +73,7 @@ def parse_audit_db(text: str) -> AuditDatabase:
     raise AuditConfigError(f"{SETTING} scheme {scheme!r} is not supported; {ALLOWED}")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the CLI and the monitor read while the service writes. synchronous=NORMAL: a commit
     # is in the WAL file when it returns, so it survives a crash or SIGKILL of the service, but not
     # a power cut of the machine (FULL would add an fsync per commit: measured 4 ms here, 1,164
@@ -103,7 +103,7 @@ def create_audit_engine(database: AuditDatabase, *, must_exist: bool = False) ->
         engine = sa.create_engine(
             database.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
         )
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", sqlite_pragmas)
         return engine
     return sa.create_engine(
         database.url,

@@ -4,6 +4,9 @@
 has committed. One writer thread takes everything queued (up to `max_batch_rows`) into a single
 transaction, so under load one commit (one fsync) serves many requests: the group commit of
 databases, applied to the whole request path. A crash can only lose rows whose answer never left.
+On SQLite the event loop commits its own requests' rows, one transaction per pass of the loop
+(audit/loop_commit.py: cheaper than the hand-off to this thread and back); what it cannot commit at
+once comes here.
 
 While the database is unreachable the writer retries the same batch with exponential back-off;
 rows queued meanwhile wait and are written when it is back (the insert ignores ids already stored,
@@ -13,9 +16,10 @@ answers 503; those answers never left), new rows are refused at once, and the wr
 until the database answers again. Readiness reads `health()`. On SQLite the log's checkpoints run
 beside the writer, not inside its commits (audit/checkpoint.py).
 
-One file on purpose (~440 lines): it is one class, AuditStore, whose queue, writer thread, back-off
+One file on purpose (~490 lines): it is one class, AuditStore, whose queue, writer thread, back-off
 and health state share one invariant (every queued row's waiter is settled exactly once, after its
-commit or its refusal); split across modules, that invariant could no longer be checked in one read.
+commit or its refusal; a row the loop's committer could not commit is handed to the queue, never
+settled there); split across modules, that invariant could no longer be checked in one read.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from attrition.audit.database import (
     parse_audit_db,
 )
 from attrition.audit.errors import AuditConfigError, AuditUnavailableError
+from attrition.audit.loop_commit import Batch, LoopCommitter
 from attrition.audit.records import PredictionRow
 from attrition.audit.schema import predictions
 
@@ -116,6 +121,7 @@ class AuditStore:
         upgrade_schema: bool = True,
         on_committed: Callable[[int], None] | None = None,
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
+        loop_commits: bool = True,
     ) -> None:
         self.database = parse_audit_db(database) if isinstance(database, str) else database
         if outage_bound_s <= 0 or max_batch_rows < 1 or checkpoint_interval_s <= 0:
@@ -141,6 +147,10 @@ class AuditStore:
         self._last_error: str | None = None
         self._backoff = FIRST_BACKOFF_S
         self._insert = self._insert_statement()
+        # SQLite: the first event loop that records commits its own rows (LoopCommitter)
+        self.loop_commits = loop_commits and self.database.backend == "sqlite"
+        self._committer: LoopCommitter | None = None
+        self._stats_lock = threading.Lock()  # the writer thread and the loop's commits both count
 
     # --- life cycle -------------------------------------------------------------------------
     def open(self) -> None:
@@ -206,6 +216,7 @@ class AuditStore:
     def close(self, timeout_s: float = 30.0) -> None:
         """Refuse new rows, commit everything already queued, stop the writer."""
         self._closed = True
+        self._close_committer(timeout_s)
         if self._purger is not None:
             self._purger.shutdown(wait=True, cancel_futures=True)
             self._purger = None
@@ -230,8 +241,15 @@ class AuditStore:
             return
         self._check_accepting()
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._enqueue(_Waiter(rows, loop, future))
+        committer = self._loop_committer(loop)
+        future: asyncio.Future[None]
+        if committer is not None:
+            with self._queued_lock:
+                self._queued_rows += len(rows)
+            future = committer.submit(rows)
+        else:
+            future = loop.create_future()
+            self._enqueue(_Waiter(rows, loop, future))
         try:
             await asyncio.wait_for(future, timeout=2 * self.outage_bound_s)
         except TimeoutError:
@@ -259,6 +277,42 @@ class AuditStore:
         return StoreHealth(reason is None, reason, self.database.backend, self._queued_rows)
 
     # --- internals --------------------------------------------------------------------------
+    def _loop_committer(self, loop: asyncio.AbstractEventLoop) -> LoopCommitter | None:
+        """The committer of `loop`, made on its first record; None: use the writer thread (another
+        backend or loop, or an outage under way, which the writer thread bounds and probes)."""
+        if not self.loop_commits or self._outage_since is not None:
+            return None
+        if self._committer is None:
+            path = self.database.sqlite_path
+            assert path is not None  # loop_commits is for SQLite only
+            self._committer = LoopCommitter(
+                path, loop, committed=self._loop_committed, hand_over=self._hand_over
+            )
+        return self._committer if self._committer.loop is loop else None
+
+    def _loop_committed(self, rows: int) -> None:
+        with self._queued_lock:
+            self._queued_rows -= rows
+        self._count_commit(rows)
+
+    def _hand_over(self, batch: Batch) -> None:
+        """Rows the loop could not commit at once: the writer thread's, already counted as queued."""
+        for rows, future in batch:
+            self._queue.put(_Waiter(rows, future.get_loop(), future))
+
+    def _count_commit(self, rows: int) -> None:
+        with self._stats_lock:
+            self.stats.transactions += 1
+            self.stats.committed_rows += rows
+        if self._on_committed is not None:
+            self._on_committed(rows)
+
+    def _close_committer(self, timeout_s: float) -> None:
+        """Before the writer stops: what the loop cannot commit goes on the queue the writer drains."""
+        committer, self._committer = self._committer, None
+        if committer is not None and not committer.close_from_any_thread(timeout_s):
+            log.error("the event loop did not close the audit committer within %.0f s", timeout_s)
+
     def _unhealthy_reason(self) -> str | None:
         if self._closed:
             return "audit store closed"
@@ -370,10 +424,7 @@ class AuditStore:
                 continue
             self._commit_started = None
             self._recovered()
-            self.stats.transactions += 1
-            self.stats.committed_rows += len(rows)
-            if self._on_committed is not None:
-                self._on_committed(len(rows))
+            self._count_commit(len(rows))
             self._settle(waiters, None)
             return
 
