@@ -3,9 +3,11 @@
 Both servers run with uvloop and httptools on 127.0.0.1; the service answers only after its audit row is
 committed (SQLite here). Each connection count runs the two servers back to back for --rounds rounds in
 alternating order, so the machine's load drift hits both; the table gives pooled figures and the ratios
-the issue targets (p99 <= 2x the no-op's, throughput >= 0.5x).
+the issue targets (p99 <= 2x the no-op's, throughput >= 0.5x). --writer-thread adds a third server,
+`attrition serve` with ATTRITION_AUDIT_LOOP_COMMITS=false (every row handed to the audit writer
+thread, as before attrition.audit.loop_commit), to the same rounds.
 
-    .venv/bin/python bench/bench_overhead.py [--duration 8] [--rounds 2] [--connections 1 8]
+    .venv/bin/python bench/bench_overhead.py [--duration 8] [--rounds 2] [--connections 1 8] [--writer-thread]
 
 Every loop is bounded: each run stops after --duration seconds (and at most --max-requests).
 """
@@ -26,10 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.bench_serv
 from bench.bench_service import PROFILES, REPO, RunResult, _run_server, free_port, request_bytes
 
 P99_TARGET, THROUGHPUT_TARGET = 2.0, 0.5
+SERVE, NOOP, WRITER_THREAD = "attrition serve", "no-op FastAPI", "attrition serve, writer thread"
 
 
 def _commands(kind: str, port: int) -> tuple[list[str], str]:
-    if kind == "attrition serve":
+    if kind in (SERVE, WRITER_THREAD):
         return [
             sys.executable,
             "-m",
@@ -63,12 +66,15 @@ def alternating_rounds(
     requests: Callable[[int, str | None], list[bytes]] | None = None,
 ) -> dict[str, RunResult]:
     """Both servers --rounds times in alternating order (the machine's drift hits both), pooled."""
-    pooled = {kind: RunResult(kind) for kind in ("attrition serve", "no-op FastAPI")}
+    kinds = (SERVE, NOOP, WRITER_THREAD) if args.writer_thread else (SERVE, NOOP)
+    pooled = {kind: RunResult(kind) for kind in kinds}
     for round_number in range(args.rounds):
         for kind in list(pooled) if round_number % 2 == 0 else list(pooled)[::-1]:
             port = free_port()
             command, ready = _commands(kind, port)
             run_env = {**env, "ATTRITION_AUDIT_DB": str(audit_db(round_number))}
+            if kind == WRITER_THREAD:
+                run_env["ATTRITION_AUDIT_LOOP_COMMITS"] = "false"
             run_args = argparse.Namespace(**{**vars(args), "connections": connections})
             _pool(pooled[kind], _run_server(kind, command, run_env, ready, token, run_args, port, requests))
     return pooled
@@ -90,8 +96,9 @@ def batch_table(args: argparse.Namespace, env: dict[str, str], token: str, tmp: 
             f"| {kind} | {r.rps * args.batch:,.0f} | {r.percentile(50):.2f} | {r.percentile(99):.2f} "
             f"| {r.non_2xx} |"
         )
-    serve, noop = pooled["attrition serve"], pooled["no-op FastAPI"]
-    print(f"batch employees/s: {serve.rps / noop.rps:.2f}x the no-op's")
+    for kind in pooled:
+        if kind != NOOP:
+            print(f"batch employees/s, {kind}: {pooled[kind].rps / pooled[NOOP].rps:.2f}x the no-op's")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-requests", type=int, default=2_000_000)
     parser.add_argument(
         "--batch", type=int, default=100, help="employees per /predict/batch request (0: skip that table)"
+    )
+    parser.add_argument(
+        "--writer-thread",
+        action="store_true",
+        help="also the service with every audit row on the writer thread",
     )
     args = parser.parse_args(argv)
     if not (args.package / "MANIFEST.sha256").is_file():
@@ -141,15 +153,19 @@ def main(argv: list[str] | None = None) -> int:
                     f"| {connections} | {kind} | {r.rps:,.0f} | {r.percentile(50):.2f} "
                     f"| {r.percentile(99):.2f} | {r.non_2xx} | {r.errors} |"
                 )
-            serve, noop = pooled["attrition serve"], pooled["no-op FastAPI"]
-            ratios.append((connections, serve.percentile(99) / noop.percentile(99), serve.rps / noop.rps))
+            noop = pooled[NOOP]
+            for kind, r in pooled.items():
+                if kind != NOOP:
+                    ratios.append(
+                        (kind, connections, r.percentile(99) / noop.percentile(99), r.rps / noop.rps)
+                    )
         if args.batch:
             batch_table(args, env, token, Path(tmp))
     print()
-    for connections, p99, throughput in ratios:
+    for kind, connections, p99, throughput in ratios:
         met = p99 <= P99_TARGET and throughput >= THROUGHPUT_TARGET
         print(
-            f"{connections} connection(s): p99 {p99:.1f}x the no-op's (target <= {P99_TARGET:g}x), "
+            f"{kind}, {connections} connection(s): p99 {p99:.1f}x the no-op's (target <= {P99_TARGET:g}x), "
             f"throughput {throughput:.2f}x (target >= {THROUGHPUT_TARGET:g}x): {'met' if met else 'NOT met'}"
         )
     print(

@@ -52,6 +52,11 @@ class ServiceSettings(BaseSettings):
         le=3600,
         description="Seconds the audit store may fail before /readyz and new predictions answer 503",
     )
+    audit_loop_commits: bool = Field(
+        True,
+        description="SQLite: commit each pass of the event loop's audit rows on the loop itself "
+        "(attrition.audit.loop_commit); false hands every row to the writer thread",
+    )
     audit_retention_days: float = Field(180, gt=0, description="Scheduled purge horizon")
     audit_purge_interval_s: float = Field(3600, gt=0, description="Seconds between purges")
     reload_trigger_file: Path | None = Field(

@@ -340,6 +340,7 @@ def build_runtime(
             settings.audit_location(),
             outage_bound_s=settings.audit_outage_bound_s,
             on_committed=metrics.audit_written.inc,
+            loop_commits=settings.audit_loop_commits,
         ),
         verifier_factory=lambda: token_verifier(settings, keys),
         model_loader=model_loader,
