@@ -15,6 +15,12 @@ connection:
 Head bytes are counted per socket read, so at most one read (256 KiB) past the limit is parsed; a
 read that also ends a message is not counted (the next head starts inside it). The number of
 connections is bounded by uvicorn's `limit_concurrency`.
+
+Each answer also leaves in one socket write where uvicorn makes two (its status line and headers, then
+the body): `AnswerWriter` holds a request's first write until its second or the end of the event
+loop's pass. On loopback each write is a send(2) that also runs the receiver's TCP path, the largest
+single cost in a py-spy profile of /predict at one connection (23 % of the loop's samples in the two
+writes; bench/bench_overhead.py measures the effect).
 """
 
 from __future__ import annotations
@@ -28,6 +34,61 @@ from prometheus_client import Counter
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 log = logging.getLogger("attrition.service.http")
+
+
+class AnswerWriter:
+    """The transport as one request's answer sees it: the first write waits for the next one.
+
+    Held bytes always go out, in order: joined to the next write, or at the end of the loop's current
+    pass (a streamed answer's head is not held while its app awaits), or before close()/write_eof().
+    A transport that is already closing drops them, as it would have dropped a later write.
+    """
+
+    __slots__ = ("_first", "_flush", "_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._first = True
+        self._held: bytes | None = None
+        self._flush: asyncio.Handle | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            if self._flush is not None:
+                self._flush.cancel()
+                self._flush = None
+            self._transport.write(held + bytes(data))
+        elif self._first:
+            self._first = False
+            self._held = bytes(data)
+            self._flush = self._loop.call_soon(self.flush)
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        """Send what is held now (nothing if the connection is already closing)."""
+        held, self._held = self._held, None
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def __getattr__(self, name: str) -> Any:  # get_extra_info, abort, pause_reading and the rest
+        return getattr(self._transport, name)
 
 
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
@@ -77,7 +138,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        previous = self.cycle
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not previous:  # not an upgrade: a new answer
+            self.cycle.transport = AnswerWriter(self.transport, self.loop)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
