@@ -6,7 +6,7 @@ import dataclasses
 import json
 from datetime import date
 
-from attrition.audit.records import PredictionRow
+from attrition.audit.records import PredictionRow, json_text
 from tests.audit.builders import FEATURES, prediction
 
 
@@ -25,6 +25,14 @@ def test_normal_rows_keep_inputs_as_json() -> None:
     values = prediction("E7", ts=0.0).values()
     assert json.loads(values["inputs"]) == FEATURES and values["employee_id"] == "E7"
     assert values["created_at"] == "1970-01-01T00:00:00.000+00:00"
+
+
+def test_stored_json_has_sorted_keys_and_round_trips_every_float() -> None:
+    """The same document json.dumps(sort_keys=True) stores, compact; floats come back bit for bit."""
+    value = {"b": [0.1, 1e-05, 2.5e300, -0.0], "a": {"z": 1, "y": None, "x": "é"}, "c": True}
+    text = json_text(value)
+    assert text == '{"a":{"x":"é","y":null,"z":1},"b":[0.1,0.00001,2.5e+300,-0.0],"c":true}'
+    assert json.loads(text) == json.loads(json.dumps(value, sort_keys=True)) == value
 
 
 def test_an_opt_out_keeps_no_batch_score_and_only_two_decimals_of_a_live_one() -> None:
