@@ -5,9 +5,12 @@ committed (SQLite here). Each connection count runs the two servers back to back
 alternating order, so the machine's load drift hits both; the table gives pooled figures and the ratios
 the issue targets (p99 <= 2x the no-op's, throughput >= 0.5x). --writer-thread adds a third server,
 `attrition serve` with ATTRITION_AUDIT_LOOP_COMMITS=false (every row handed to the audit writer
-thread, as before attrition.audit.loop_commit), to the same rounds.
+thread, as before attrition.audit.loop_commit), to the same rounds; --postgres adds the service with
+its audit store on PostgreSQL (a temporary server with fsync on, as bench_service.py starts, or
+--pg-url), where every row goes through the writer thread and a network round trip.
 
-    .venv/bin/python bench/bench_overhead.py [--duration 8] [--rounds 2] [--connections 1 8] [--writer-thread]
+    .venv/bin/python bench/bench_overhead.py [--duration 8] [--rounds 2] [--connections 1 8] \
+        [--writer-thread] [--postgres [--pg-url URL]]
 
 Every loop is bounded: each run stops after --duration seconds (and at most --max-requests).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import sys
@@ -25,14 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench.bench_service, run as a script
 
-from bench.bench_service import PROFILES, REPO, RunResult, _run_server, free_port, request_bytes
+from bench.bench_service import PROFILES, REPO, RunResult, _postgres, _run_server, free_port, request_bytes
 
 P99_TARGET, THROUGHPUT_TARGET = 2.0, 0.5
 SERVE, NOOP, WRITER_THREAD = "attrition serve", "no-op FastAPI", "attrition serve, writer thread"
+POSTGRES = "attrition serve, PostgreSQL"
 
 
 def _commands(kind: str, port: int) -> tuple[list[str], str]:
-    if kind in (SERVE, WRITER_THREAD):
+    if kind in (SERVE, WRITER_THREAD, POSTGRES):
         return [
             sys.executable,
             "-m",
@@ -66,13 +71,19 @@ def alternating_rounds(
     requests: Callable[[int, str | None], list[bytes]] | None = None,
 ) -> dict[str, RunResult]:
     """Both servers --rounds times in alternating order (the machine's drift hits both), pooled."""
-    kinds = (SERVE, NOOP, WRITER_THREAD) if args.writer_thread else (SERVE, NOOP)
+    kinds = (
+        (SERVE, NOOP)
+        + ((WRITER_THREAD,) if args.writer_thread else ())
+        + ((POSTGRES,) if args.postgres else ())
+    )
     pooled = {kind: RunResult(kind) for kind in kinds}
     for round_number in range(args.rounds):
         for kind in list(pooled) if round_number % 2 == 0 else list(pooled)[::-1]:
             port = free_port()
             command, ready = _commands(kind, port)
             run_env = {**env, "ATTRITION_AUDIT_DB": str(audit_db(round_number))}
+            if kind == POSTGRES:
+                run_env["ATTRITION_AUDIT_DB"] = args.postgres_url
             if kind == WRITER_THREAD:
                 run_env["ATTRITION_AUDIT_LOOP_COMMITS"] = "false"
             run_args = argparse.Namespace(**{**vars(args), "connections": connections})
@@ -117,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also the service with every audit row on the writer thread",
     )
+    parser.add_argument(
+        "--postgres", action="store_true", help="also the service with its audit store on PostgreSQL"
+    )
+    parser.add_argument(
+        "--pg-url", help="with --postgres: an existing database instead of a temporary server"
+    )
     args = parser.parse_args(argv)
     if not (args.package / "MANIFEST.sha256").is_file():
         print(f"error: {args.package} is not a model package (run the pipeline first)", file=sys.stderr)
@@ -137,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| connections | server | requests/s | p50 ms | p99 ms | non-2xx | errors |")
     print("|---|---|---:|---:|---:|---:|---:|")
     ratios = []
-    with tempfile.TemporaryDirectory(prefix="attrition-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="attrition-bench-") as tmp, contextlib.ExitStack() as stack:
+        args.postgres_url = stack.enter_context(_postgres(args.pg_url)) if args.postgres else None
         env = {
             **os.environ,
             "ATTRITION_JWT_SECRET": secret,
