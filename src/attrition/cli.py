@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from attrition.launcher import SERVER_VARIABLE
+
 
 @dataclass(frozen=True)
 class Command:
@@ -143,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return USAGE_EXIT
-    if argv is None and command.stage and os.environ.get("ATTRITION_STAGE_SERVER"):
+    if argv is None and command.stage and os.environ.get(SERVER_VARIABLE):
         # Under `attrition warm`: a fork of the warm interpreter runs it, or this process re-runs it
         # cold (attrition.launcher.client.run_or_reexec never leaves its module loaded beside a stage).
         from attrition.launcher.client import run_or_reexec

@@ -35,6 +35,13 @@ def test_stored_json_has_sorted_keys_and_round_trips_every_float() -> None:
     assert json.loads(text) == json.loads(json.dumps(value, sort_keys=True)) == value
 
 
+def test_stored_json_takes_a_float_subclass_as_json_dumps_did() -> None:
+    class Score(float):  # as NumPy's float64 is
+        pass
+
+    assert json_text({"p": Score(0.25)}) == '{"p":0.25}'
+
+
 def test_an_opt_out_keeps_no_batch_score_and_only_two_decimals_of_a_live_one() -> None:
     live = PredictionRow.for_prediction(
         caller="c",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from attrition.launcher.client import SERVER_VARIABLE
+from attrition.launcher import SERVER_VARIABLE
 from tests.conftest import REPO_ROOT
 
 # A server whose command is a sleeper: it serves until the test ends the sleeper.

@@ -78,10 +78,10 @@ class LoopCommitter:
         if not batch:
             return
         connection = self._connection
-        values = [row.values() for rows, _ in batch for row in rows]
         if connection is None:
             self._hand_over(batch)
             return
+        values = [row.values() for rows, _ in batch for row in rows]
         try:
             connection.execute("BEGIN IMMEDIATE")
             if len(values) == 1:  # one request in this pass: execute is 30 µs where executemany is 37

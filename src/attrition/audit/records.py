@@ -46,7 +46,15 @@ def json_text(value: dict[str, Any]) -> str:
     inputs and reasons (a tenth of /predict/batch's time per employee). Inputs are finite by the request
     schema (allow_inf_nan=False) and explanations are sums of finite scores, so orjson writing a NaN as
     null, where json.dumps would write a token only Python reads, never changes what is stored."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    return orjson.dumps(value, default=_float_subclass, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+
+
+def _float_subclass(value: object) -> float:
+    """What orjson leaves to its caller and json.dumps wrote as a float: a float subclass (NumPy's
+    float64 among them, should a pickled model's explanation hand one over)."""
+    if isinstance(value, float):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def iso_utc(ts: float) -> str:

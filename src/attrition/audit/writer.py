@@ -244,8 +244,7 @@ class AuditStore:
         committer = self._loop_committer(loop)
         future: asyncio.Future[None]
         if committer is not None:
-            with self._queued_lock:
-                self._queued_rows += len(rows)
+            self._add_queued(len(rows))
             future = committer.submit(rows)
         else:
             future = loop.create_future()
@@ -291,8 +290,7 @@ class AuditStore:
         return self._committer if self._committer.loop is loop else None
 
     def _loop_committed(self, rows: int) -> None:
-        with self._queued_lock:
-            self._queued_rows -= rows
+        self._add_queued(-rows)
         self._count_commit(rows)
 
     def _hand_over(self, batch: Batch) -> None:
@@ -335,9 +333,13 @@ class AuditStore:
             raise AuditUnavailableError(reason)
 
     def _enqueue(self, waiter: _Waiter) -> None:
-        with self._queued_lock:
-            self._queued_rows += len(waiter.rows)
+        self._add_queued(len(waiter.rows))
         self._queue.put(waiter)
+
+    def _add_queued(self, rows: int) -> None:
+        """Rows waiting for a commit on either path (health() reports them); negative: settled."""
+        with self._queued_lock:
+            self._queued_rows += rows
 
     def _insert_statement(self) -> Any:
         # Idempotent on prediction_id: retrying a batch whose commit did land adds nothing.
@@ -478,8 +480,7 @@ class AuditStore:
     def _settle(self, waiters: list[_Waiter], error: str | None) -> None:
         """Resolve futures: one hop per event loop for the whole batch, not one per request."""
         count = sum(len(waiter.rows) for waiter in waiters)
-        with self._queued_lock:
-            self._queued_rows -= count
+        self._add_queued(-count)
         if error is not None:
             self.stats.failed_rows += count
         by_loop: dict[asyncio.AbstractEventLoop, list[_Waiter]] = {}

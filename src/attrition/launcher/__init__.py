@@ -7,3 +7,7 @@ as Bazel's persistent workers or Android's zygote do. DVC sees the same commands
 the stage's own code (everything under ``attrition.``) is imported afresh in each fork, so code
 changes and each stage's code identity are exactly those of a cold run.
 """
+
+# Set by `attrition warm` for the command it runs: the stage server's socket. Here rather than in
+# client.py so that attrition.cli can look for it without importing the client on every command.
+SERVER_VARIABLE = "ATTRITION_STAGE_SERVER"

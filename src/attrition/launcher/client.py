@@ -19,8 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-# Set by `attrition warm` for the command it runs: the stage server's socket.
-SERVER_VARIABLE = "ATTRITION_STAGE_SERVER"
+from attrition.launcher import SERVER_VARIABLE
 
 # Environment variables read when the preloaded libraries load (CPU dispatch, thread pools, the
 # allocator, the interpreter itself). A stage may be served only if they equal the server's:

@@ -28,12 +28,14 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from attrition.launcher.client import HEADER, SERVER_VARIABLE, encode, interpreter_identity, mismatch
+from attrition.launcher import SERVER_VARIABLE
+from attrition.launcher.client import HEADER, encode, interpreter_identity, mismatch
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 REQUEST_SECONDS = 10.0  # a client sends its request at once after connecting
@@ -58,7 +60,6 @@ class Served:
     """One stage running in a fork."""
 
     pid: int
-    pidfd: int
     connection: socket.socket | None
     stage: str
 
@@ -66,8 +67,7 @@ class Served:
 @dataclass
 class Tally:
     served: int = 0
-    refused: dict[str, int] = field(default_factory=dict)
-    failed: int = 0
+    refused: Counter[str] = field(default_factory=Counter)  # reason: stages that ran cold for it
     peak_rss_kib: int = 0
 
 
@@ -186,12 +186,12 @@ class StageServer:
         try:
             request, descriptors = receive_request(connection)
         except (OSError, BadRequestError) as error:
-            self.tally.refused[str(error)] = self.tally.refused.get(str(error), 0) + 1
+            self.tally.refused[str(error)] += 1
             connection.close()
             return
         reason = self.refusal(request)
         if reason is not None:
-            self.tally.refused[reason] = self.tally.refused.get(reason, 0) + 1
+            self.tally.refused[reason] += 1
             for descriptor in descriptors:
                 os.close(descriptor)
             with contextlib.suppress(OSError), connection:
@@ -206,7 +206,7 @@ class StageServer:
             become_stage(request, descriptors, self.entry, self.descriptors_to_close(connection))
         for descriptor in descriptors:
             os.close(descriptor)
-        served = Served(pid=pid, pidfd=-1, connection=connection, stage=request.argv[1])
+        served = Served(pid=pid, connection=connection, stage=request.argv[1])
         self.running[pid] = served
         self.tally.served += 1
         try:
@@ -237,7 +237,6 @@ class StageServer:
     def stage_ended(self, served: Served, code: int, peak_rss_kib: int) -> None:
         del self.running[served.pid]
         self.tally.peak_rss_kib = max(self.tally.peak_rss_kib, peak_rss_kib)
-        self.tally.failed += code != 0
         if served.connection is not None:
             self.selector.unregister(served.connection)
             with contextlib.suppress(OSError):

@@ -44,12 +44,14 @@ class CountingTransport:
         return self.transport.get_extra_info(name)
 
 
-async def _pair() -> tuple[CountingTransport, Recorder]:
+async def _answer_writer() -> tuple[AnswerWriter, CountingTransport, Recorder]:
+    """An AnswerWriter on one end of a real socket pair: the writes it made, and what the peer read."""
     loop = asyncio.get_running_loop()
     ours, theirs = socket.socketpair()
     transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
     _, recorder = await loop.create_connection(Recorder, sock=theirs)
-    return CountingTransport(transport), recorder  # type: ignore[arg-type]
+    counting = CountingTransport(transport)
+    return AnswerWriter(counting, loop), counting, recorder
 
 
 async def _received(recorder: Recorder, expected: bytes) -> bytes:
@@ -62,8 +64,7 @@ async def _received(recorder: Recorder, expected: bytes) -> bytes:
 
 def test_head_and_body_leave_in_one_write() -> None:
     async def scenario() -> None:
-        counting, recorder = await _pair()
-        writer = AnswerWriter(counting, asyncio.get_running_loop())  # type: ignore[arg-type]
+        writer, counting, recorder = await _answer_writer()
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
         assert counting.writes == []  # held for the body
         writer.write(b"{}")
@@ -80,8 +81,7 @@ def test_a_head_alone_leaves_at_the_end_of_the_loop_pass() -> None:
     """A streamed answer whose app awaits before its first chunk: the head is not kept back meanwhile."""
 
     async def scenario() -> None:
-        counting, recorder = await _pair()
-        writer = AnswerWriter(counting, asyncio.get_running_loop())  # type: ignore[arg-type]
+        writer, counting, recorder = await _answer_writer()
         writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
         await asyncio.sleep(0)
         assert counting.writes == [b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"]
@@ -96,8 +96,7 @@ def test_a_head_alone_leaves_at_the_end_of_the_loop_pass() -> None:
 @pytest.mark.parametrize("ending", ["close", "write_eof"])
 def test_held_bytes_go_out_before_close_or_eof(ending: str) -> None:
     async def scenario() -> None:
-        counting, recorder = await _pair()
-        writer = AnswerWriter(counting, asyncio.get_running_loop())  # type: ignore[arg-type]
+        writer, counting, recorder = await _answer_writer()
         writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         getattr(writer, ending)()
         assert counting.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
@@ -113,8 +112,7 @@ def test_a_closing_connection_drops_what_is_held() -> None:
     """As the transport itself would drop a write after close(): no error from the end-of-pass flush."""
 
     async def scenario() -> None:
-        counting, _ = await _pair()
-        writer = AnswerWriter(counting, asyncio.get_running_loop())  # type: ignore[arg-type]
+        writer, counting, _ = await _answer_writer()
         writer.write(b"HTTP/1.1 200 OK\r\n\r\n")
         counting.close()  # the client went away meanwhile
         await asyncio.sleep(0)
