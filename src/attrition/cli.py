@@ -13,8 +13,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from attrition.launcher import SERVER_VARIABLE
-
 
 @dataclass(frozen=True)
 class Command:
@@ -145,7 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return USAGE_EXIT
-    if argv is None and command.stage and os.environ.get(SERVER_VARIABLE):
+    # attrition.launcher.SERVER_VARIABLE, named here: importing it would put attrition.launcher into
+    # every stage's recorded code identity (models/train.json), which the launcher does not affect.
+    if argv is None and command.stage and os.environ.get("ATTRITION_STAGE_SERVER"):
         # Under `attrition warm`: a fork of the warm interpreter runs it, or this process re-runs it
         # cold (attrition.launcher.client.run_or_reexec never leaves its module loaded beside a stage).
         from attrition.launcher.client import run_or_reexec

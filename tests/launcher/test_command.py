@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from attrition.launcher import SERVER_VARIABLE
 from tests.conftest import VENV_BIN, run, stage_env
 from tests.support.one_process import md5, output_md5s, stage_commands
 
@@ -22,6 +23,19 @@ def attrition(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
         timeout=120,
         check=False,
     )
+
+
+def test_the_cli_loads_no_launcher_module_into_a_stage() -> None:
+    """A stage records every attrition module it loaded as its code identity (models/train.json); the
+    launcher changes no output, so a cold stage must not load it (the lock would move with it)."""
+    code = (
+        "import sys, attrition.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith('attrition.launcher')))"
+    )
+    done = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout == "[]\n"
 
 
 def test_warm_without_a_command_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -45,9 +59,7 @@ def test_warm_exits_with_its_command_s_code_and_says_what_it_served(tmp_path: Pa
 
 def test_a_stage_whose_server_is_gone_reruns_itself_cold(tmp_path: Path) -> None:
     """The re-executed process prints the stage's own help: the stage ran, in a new interpreter."""
-    done = attrition(
-        "generate", "--help", cwd=tmp_path, env={"ATTRITION_STAGE_SERVER": str(tmp_path / "gone")}
-    )
+    done = attrition("generate", "--help", cwd=tmp_path, env={SERVER_VARIABLE: str(tmp_path / "gone")})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: attrition generate")
     assert done.stderr == (

@@ -9,5 +9,5 @@ changes and each stage's code identity are exactly those of a cold run.
 """
 
 # Set by `attrition warm` for the command it runs: the stage server's socket. Here rather than in
-# client.py so that attrition.cli can look for it without importing the client on every command.
+# client.py because both sides use it (attrition.cli spells it out; its comment says why).
 SERVER_VARIABLE = "ATTRITION_STAGE_SERVER"
